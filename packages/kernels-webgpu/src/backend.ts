@@ -1,0 +1,527 @@
+/// <reference types="@webgpu/types" />
+import type { Backend, DataId, DType, Shape, TypedArray } from '@peftjs/tensor';
+import { sizeOf } from '@peftjs/tensor';
+import type { WebGPUDeviceHandle, WebGPUDeviceReport } from './device.js';
+import { WebGPUError, type WebGPUErrorKind } from './errors.js';
+import { registerWebGPUKernels } from './kernels/index.js';
+import { BufferPool, type PoolStats, STAGING_USAGE, TENSOR_USAGE, UNIFORM_USAGE, Usage } from './pool.js';
+import { type Program, packUniforms, programSource } from './program.js';
+
+/** A tensor buffer on the device. bool is stored as u32, so every element is 4 bytes. */
+export interface GPUData {
+  buffer: GPUBuffer | null;
+  /** Elements. */
+  size: number;
+  /** Bytes the elements occupy on the device (size · 4). */
+  bytes: number;
+}
+
+export interface WebGPUBackendOptions {
+  /** Submit the command encoder after this many dispatches (default 64); reads and `flush()` submit too. */
+  flushEvery?: number;
+  /** Most bytes of released buffers kept for reuse (default 1 GiB or a quarter of maxBufferSize, the smaller). */
+  maxPooledBytes?: number;
+}
+
+const MAP_READ = 0x0001;
+const SHADER_STAGE_COMPUTE = 0x4;
+
+/** Bytes bound for a tensor: its own size (not its size class), at least 4. */
+const bindSize = (d: GPUData): number => Math.max(4, d.bytes);
+
+interface PipelineEntry {
+  pipeline: GPUComputePipeline;
+  kernel: string;
+}
+
+interface TimingState {
+  querySet: GPUQuerySet;
+  capacity: number;
+  used: number;
+}
+
+/**
+ * The WebGPU backend: tensor buffers from a size-bucketed pool, one compute pipeline per program key, and many
+ * dispatches batched into one command encoder (and one compute pass) per submission. Every error WebGPU reports
+ * asynchronously is caught in an error scope and thrown as a {@link WebGPUError} by the next `read()`, `flush()`
+ * or kernel call.
+ */
+export class WebGPUBackend implements Backend {
+  readonly name = 'webgpu';
+  readonly device: GPUDevice;
+  readonly report: WebGPUDeviceReport;
+  readonly pool: BufferPool;
+  readonly flushEvery: number;
+  readonly hasTimestamps: boolean;
+  /**
+   * A CPU implementation (lavapipe/llvmpipe, SwiftShader, or an adapter flagged as fallback): programs avoid
+   * constructs that take LLVM seconds to compile (fully unrolled inner loops).
+   */
+  readonly softwareAdapter: boolean;
+
+  private handle: WebGPUDeviceHandle | null;
+  private pipelines = new Map<string, PipelineEntry>();
+  private layouts = new Map<string, { bindGroupLayout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout }>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private dispatches = 0;
+  private encoderKernels = new Set<string>();
+  private pendingChecks = new Set<Promise<void>>();
+  private errors: WebGPUError[] = [];
+  private lostError: WebGPUError | null = null;
+  private lostPromise: Promise<never>;
+  private destroyed = false;
+  private timing: TimingState | null = null;
+  /** Dispatches issued since creation (all kernels). */
+  dispatchCount = 0;
+  /** Submissions since creation. */
+  submitCount = 0;
+
+  constructor(handle: WebGPUDeviceHandle, opts: WebGPUBackendOptions = {}) {
+    registerWebGPUKernels();
+    this.handle = handle;
+    this.device = handle.device;
+    this.report = handle.report;
+    this.flushEvery = opts.flushEvery ?? 64;
+    this.hasTimestamps = this.device.features.has('timestamp-query');
+    const r = this.report;
+    this.softwareAdapter =
+      r.isFallbackAdapter ||
+      /llvmpipe|lavapipe|swiftshader|software/i.test(`${r.architecture} ${r.description} ${r.device} ${r.vendor}`);
+    const maxBuf = this.device.limits.maxBufferSize;
+    this.pool = new BufferPool(this.device, opts.maxPooledBytes ?? Math.min(2 ** 30, Math.floor(maxBuf / 4)), maxBuf);
+    this.device.addEventListener('uncapturederror', (ev: Event) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.errors.push(
+        new WebGPUError(kindOf(err), this.attribute(err.message, [...this.encoderKernels]), err.message),
+      );
+    });
+    this.lostPromise = this.device.lost.then((info) => {
+      const e = new WebGPUError(
+        this.destroyed ? 'destroyed' : 'device-lost',
+        'device',
+        this.destroyed ? 'the backend was destroyed' : `device lost (${info.reason}): ${info.message}`,
+      );
+      this.lostError = e;
+      throw e;
+    });
+    // Nobody may be waiting when the device goes: keep the rejection from being reported as unhandled.
+    this.lostPromise.catch(() => {});
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Backend interface
+
+  upload(values: TypedArray, dtype: DType): DataId {
+    this.checkUsable('upload');
+    const n = values.length;
+    const data = this.alloc(n, 'upload');
+    if (n > 0) {
+      const src =
+        dtype === 'bool' || values instanceof Uint8Array
+          ? Uint32Array.from(values as Uint8Array)
+          : (values as Float32Array | Int32Array);
+      this.device.queue.writeBuffer(data.buffer!, 0, src.buffer, src.byteOffset, n * 4);
+    }
+    return data;
+  }
+
+  async read(dataId: DataId, dtype: DType, size: number): Promise<TypedArray> {
+    this.checkUsable('read');
+    const d = dataId as GPUData;
+    if (!d.buffer) throw new WebGPUError('validation', 'read', 'the buffer was released');
+    const bytes = size * 4;
+    if (bytes > d.bytes)
+      throw new WebGPUError('validation', 'read', `reading ${size} elements of a ${d.size}-element buffer`);
+    if (size === 0) {
+      await this.flush();
+      return emptyOf(dtype);
+    }
+    const staging = this.pool.acquire(bytes, STAGING_USAGE, 'staging');
+    this.endPass();
+    this.ensureEncoder().copyBufferToBuffer(d.buffer, 0, staging, 0, bytes);
+    this.encoderKernels.add('read');
+    this.submit();
+    let raw: ArrayBuffer;
+    try {
+      await Promise.race([staging.mapAsync(MAP_READ, 0, bytes), this.lostPromise]);
+      raw = staging.getMappedRange(0, bytes).slice(0);
+      staging.unmap();
+    } catch (e) {
+      await this.settleChecks();
+      throw this.takeError('read') ?? asWebGPUError(e, 'read');
+    } finally {
+      this.pool.release(staging, true);
+    }
+    await this.settleChecks();
+    const err = this.takeError('read');
+    if (err) throw err;
+    if (dtype === 'f32') return new Float32Array(raw);
+    if (dtype === 'i32') return new Int32Array(raw);
+    return Uint8Array.from(new Uint32Array(raw));
+  }
+
+  release(dataId: DataId): void {
+    const d = dataId as GPUData;
+    const buf = d.buffer;
+    if (!buf) return;
+    d.buffer = null;
+    if (this.destroyed) return;
+    // Buffers recorded in the open encoder are reused only after it is submitted.
+    this.pool.release(buf, this.encoder === null);
+  }
+
+  byteSize(dataId: DataId): number {
+    return (dataId as GPUData).bytes;
+  }
+
+  async flush(): Promise<void> {
+    this.checkUsable('flush');
+    this.submit();
+    try {
+      await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostPromise]);
+    } catch (e) {
+      throw asWebGPUError(e, 'flush');
+    }
+    await this.settleChecks();
+    const err = this.takeError('flush');
+    if (err) throw err;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.pass = null;
+    this.encoder = null;
+    this.timing?.querySet.destroy();
+    this.timing = null;
+    this.pool.destroyAll();
+    this.pipelines.clear();
+    this.layouts.clear();
+    this.handle?.destroy();
+    this.handle = null;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // For kernels
+
+  /** A new device buffer for `size` elements (4 bytes each). Refuses sizes beyond maxStorageBufferBindingSize. */
+  alloc(size: number, kernel: string): GPUData {
+    const bytes = size * 4;
+    const max = this.device.limits.maxStorageBufferBindingSize;
+    if (bytes > max) {
+      throw new WebGPUError(
+        'limit',
+        kernel,
+        `a buffer of ${size} elements (${bytes} bytes) exceeds this device's maxStorageBufferBindingSize of ${max} bytes ` +
+          `(${this.report.description || this.report.architecture || 'this adapter'}); split the tensor or use the CPU backend`,
+      );
+    }
+    return { buffer: this.pool.acquire(bytes, TENSOR_USAGE, kernel), size, bytes };
+  }
+
+  /** A kernel output: a new buffer for a tensor of `shape` and `dtype`. */
+  output(shape: Shape, dtype: DType, kernel: string): { dataId: GPUData; shape: Shape; dtype: DType } {
+    this.checkUsable(kernel);
+    return { dataId: this.alloc(sizeOf(shape), kernel), shape, dtype };
+  }
+
+  /** Release a temporary buffer (one that no tensor holds). */
+  releaseTemp(d: GPUData): void {
+    this.release(d);
+  }
+
+  /**
+   * Record one dispatch of `program` over `grid` workgroups. Inputs and outputs bind in order after the uniform
+   * struct. Submits the batch every {@link flushEvery} dispatches.
+   */
+  dispatch(
+    program: Program,
+    inputs: readonly GPUData[],
+    outputs: readonly GPUData[],
+    uniforms: readonly number[],
+    grid: readonly [number, number, number],
+  ): void {
+    this.checkUsable(program.kernel);
+    if (inputs.length !== program.inputs.length || outputs.length !== program.outputs.length) {
+      throw new WebGPUError('validation', program.kernel, `${program.key}: wrong number of bindings`);
+    }
+    const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (grid.some((g) => g > maxGroups)) {
+      throw new WebGPUError(
+        'limit',
+        program.kernel,
+        `${program.key}: grid [${grid.join(', ')}] exceeds ${maxGroups} workgroups per dimension`,
+      );
+    }
+    if (grid.some((g) => g === 0)) return;
+    const pipeline = this.pipeline(program);
+    const { bindGroupLayout } = this.layout(program.inputs.length, program.outputs.length);
+    const ubytes = packUniforms(program, uniforms);
+    const ubuf = this.pool.acquire(ubytes.byteLength, UNIFORM_USAGE, 'uniforms');
+    this.device.queue.writeBuffer(ubuf, 0, ubytes);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ubuf, size: ubytes.byteLength } }];
+    let b = 1;
+    for (const d of [...inputs, ...outputs]) {
+      if (!d.buffer) throw new WebGPUError('validation', program.kernel, 'a buffer was used after it was released');
+      entries.push({ binding: b++, resource: { buffer: d.buffer, offset: 0, size: bindSize(d) } });
+    }
+    const bindGroup = this.device.createBindGroup({ layout: bindGroupLayout, entries, label: program.key });
+    const pass = this.ensurePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    this.encoderKernels.add(program.kernel);
+    this.pool.release(ubuf, false);
+    this.dispatchCount++;
+    if (++this.dispatches >= this.flushEvery && !this.timing) this.submit();
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Introspection
+
+  /** Pool statistics (live, pending and pooled buffers). */
+  stats(): PoolStats & { pipelines: number; dispatches: number; submits: number } {
+    return {
+      ...this.pool.stats(),
+      pipelines: this.pipelines.size,
+      dispatches: this.dispatchCount,
+      submits: this.submitCount,
+    };
+  }
+
+  /** Destroy the pooled (free) buffers. */
+  purgePool(): void {
+    this.pool.purge();
+  }
+
+  /**
+   * Run `fn` (which issues kernels) and time it: GPU time from timestamp queries around every compute pass when
+   * the device has 'timestamp-query' (`gpuMs`, null otherwise), and wall time from the start of `fn` until the
+   * queue has finished its work (`wallMs`).
+   */
+  async time<T>(fn: () => T): Promise<{ result: T; gpuMs: number | null; wallMs: number }> {
+    await this.flush();
+    if (this.hasTimestamps) {
+      const capacity = 4096;
+      this.timing = { querySet: this.device.createQuerySet({ type: 'timestamp', count: capacity }), capacity, used: 0 };
+    }
+    const t0 = performance.now();
+    let result: T;
+    try {
+      result = fn();
+      this.endPass();
+      await this.flush();
+    } catch (e) {
+      this.timing?.querySet.destroy();
+      this.timing = null;
+      throw e;
+    }
+    const wallMs = performance.now() - t0;
+    let gpuMs: number | null = null;
+    const timing = this.timing as TimingState | null;
+    if (timing) {
+      this.timing = null;
+      const n = timing.used;
+      if (n > 0) {
+        const resolve = this.device.createBuffer({ size: n * 8, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
+        const staging = this.device.createBuffer({ size: n * 8, usage: STAGING_USAGE });
+        const enc = this.device.createCommandEncoder();
+        enc.resolveQuerySet(timing.querySet, 0, n, resolve, 0);
+        enc.copyBufferToBuffer(resolve, 0, staging, 0, n * 8);
+        this.device.queue.submit([enc.finish()]);
+        await Promise.race([staging.mapAsync(MAP_READ), this.lostPromise]);
+        const ts = new BigInt64Array(staging.getMappedRange().slice(0));
+        staging.unmap();
+        let ns = 0n;
+        for (let i = 0; i + 1 < n; i += 2) if (ts[i + 1] > ts[i]) ns += ts[i + 1] - ts[i];
+        gpuMs = Number(ns) / 1e6;
+        resolve.destroy();
+        staging.destroy();
+      }
+      timing.querySet.destroy();
+    }
+    return { result, gpuMs, wallMs };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Internals
+
+  private checkUsable(op: string): void {
+    if (this.destroyed) throw new WebGPUError('destroyed', op, 'the WebGPU backend was destroyed');
+    if (this.lostError) throw new WebGPUError(this.lostError.kind, op, this.lostError.message);
+    const err = this.takeError(op);
+    if (err) throw err;
+  }
+
+  private takeError(_op: string): WebGPUError | null {
+    if (!this.errors.length) return null;
+    // the root cause first: a shader that did not compile makes every later use of its pipeline invalid too
+    const rank: Record<string, number> = { compilation: 0, 'out-of-memory': 1, internal: 2, validation: 3 };
+    const first = [...this.errors].sort((a, b) => (rank[a.kind] ?? 4) - (rank[b.kind] ?? 4))[0];
+    const rest = this.errors.length - 1;
+    this.errors = [];
+    if (rest > 0) {
+      return new WebGPUError(
+        first.kind,
+        first.kernel,
+        `${first.message.replace(/^webgpu [^:]*: /, '')} (and ${rest} more error(s))`,
+      );
+    }
+    return first;
+  }
+
+  private track(p: Promise<void>): void {
+    const q = p.catch((e) => {
+      this.errors.push(asWebGPUError(e, 'device'));
+    });
+    this.pendingChecks.add(q);
+    q.finally(() => this.pendingChecks.delete(q));
+  }
+
+  private async settleChecks(): Promise<void> {
+    // error-scope promises may never settle once the device is gone: stop waiting at device loss
+    while (this.pendingChecks.size && !this.lostError) {
+      await Promise.race([Promise.all([...this.pendingChecks]), this.lostPromise.catch(() => {})]);
+    }
+  }
+
+  /** Name the kernel an error message is about (Dawn quotes object labels, which are program keys). */
+  private attribute(message: string, kernels: string[]): string {
+    const m = /"([A-Za-z]+)[:"]/.exec(message);
+    if (m && this.isKernelLabel(m[1])) return m[1];
+    return kernels.length ? kernels.join(', ') : 'device';
+  }
+
+  private isKernelLabel(s: string): boolean {
+    for (const e of this.pipelines.values()) if (e.kernel === s) return true;
+    return false;
+  }
+
+  private ensureEncoder(): GPUCommandEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'peftjs batch' });
+    return this.encoder;
+  }
+
+  private ensurePass(): GPUComputePassEncoder {
+    if (this.pass) return this.pass;
+    const enc = this.ensureEncoder();
+    const t = this.timing;
+    if (t && t.used + 2 <= t.capacity) {
+      this.pass = enc.beginComputePass({
+        timestampWrites: { querySet: t.querySet, beginningOfPassWriteIndex: t.used, endOfPassWriteIndex: t.used + 1 },
+      });
+      t.used += 2;
+    } else {
+      this.pass = enc.beginComputePass();
+    }
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** Submit the open encoder (if any) inside error scopes, and make the buffers it released reusable. */
+  private submit(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    const kernels = [...this.encoderKernels];
+    const dev = this.device;
+    dev.pushErrorScope('internal');
+    dev.pushErrorScope('out-of-memory');
+    dev.pushErrorScope('validation');
+    const cb = this.encoder.finish();
+    dev.queue.submit([cb]);
+    const scopes = [dev.popErrorScope(), dev.popErrorScope(), dev.popErrorScope()];
+    this.encoder = null;
+    this.dispatches = 0;
+    this.encoderKernels.clear();
+    this.submitCount++;
+    this.pool.onSubmit();
+    this.track(
+      Promise.all(scopes).then((errs) => {
+        for (const e of errs)
+          if (e) this.errors.push(new WebGPUError(kindOf(e), this.attribute(e.message, kernels), e.message));
+      }),
+    );
+  }
+
+  private layout(
+    nIn: number,
+    nOut: number,
+  ): { bindGroupLayout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout } {
+    const key = `${nIn}:${nOut}`;
+    let l = this.layouts.get(key);
+    if (!l) {
+      const entries: GPUBindGroupLayoutEntry[] = [
+        { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'uniform' } },
+      ];
+      for (let i = 0; i < nIn; i++)
+        entries.push({ binding: 1 + i, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'read-only-storage' } });
+      for (let i = 0; i < nOut; i++)
+        entries.push({ binding: 1 + nIn + i, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'storage' } });
+      const bindGroupLayout = this.device.createBindGroupLayout({ entries, label: `layout ${key}` });
+      const pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] });
+      l = { bindGroupLayout, pipelineLayout };
+      this.layouts.set(key, l);
+    }
+    return l;
+  }
+
+  /** The compute pipeline of a program, compiled on first use and cached by its key. */
+  pipeline(program: Program): GPUComputePipeline {
+    const hit = this.pipelines.get(program.key);
+    if (hit) return hit.pipeline;
+    const code = programSource(program);
+    const dev = this.device;
+    dev.pushErrorScope('validation');
+    const module = dev.createShaderModule({ code, label: program.key });
+    const pipeline = dev.createComputePipeline({
+      layout: this.layout(program.inputs.length, program.outputs.length).pipelineLayout,
+      compute: { module, entryPoint: 'main' },
+      label: program.key,
+    });
+    const scope = dev.popErrorScope();
+    this.pipelines.set(program.key, { pipeline, kernel: program.kernel });
+    this.track(
+      scope.then(async (err) => {
+        if (!err) return;
+        this.pipelines.delete(program.key);
+        let detail = err.message;
+        let kind: WebGPUErrorKind = 'validation';
+        try {
+          const info = await module.getCompilationInfo();
+          const msgs = info.messages.filter((m) => m.type === 'error');
+          if (msgs.length) {
+            kind = 'compilation';
+            detail = msgs.map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
+          }
+        } catch {
+          // keep the validation message
+        }
+        this.errors.push(new WebGPUError(kind, program.kernel, `program ${program.key}: ${detail}`));
+      }),
+    );
+    return pipeline;
+  }
+}
+
+function kindOf(e: GPUError): WebGPUErrorKind {
+  const n = e.constructor?.name ?? '';
+  if (n.includes('OutOfMemory')) return 'out-of-memory';
+  if (n.includes('Internal')) return 'internal';
+  return 'validation';
+}
+
+function asWebGPUError(e: unknown, op: string): WebGPUError {
+  if (e instanceof WebGPUError) return e;
+  return new WebGPUError('internal', op, e instanceof Error ? e.message : String(e));
+}
+
+function emptyOf(dtype: DType): TypedArray {
+  return dtype === 'f32' ? new Float32Array(0) : dtype === 'i32' ? new Int32Array(0) : new Uint8Array(0);
+}

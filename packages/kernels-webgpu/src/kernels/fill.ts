@@ -1,0 +1,9 @@
+import { webgpuKernel } from '../kernel.js';
+import { fillBits, valueBits } from '../programs/fill.js';
+
+/** A new tensor filled with `value` (its 32-bit pattern in the dtype's storage: bool is u32 0/1). */
+export const fill = webgpuKernel('fill', (be, _inputs, { shape, dtype, value }) => {
+  const out = be.output(shape, dtype, 'fill');
+  fillBits(be, out.dataId, out.dataId.size, valueBits(value, dtype));
+  return out;
+});

@@ -1,0 +1,46 @@
+import type { Generator, Tensor } from '@peftjs/tensor';
+import { expand, reshape, scaledDotProductAttention, transpose } from '@peftjs/tensor';
+
+/** [B, T, H·D] → [B, H, T, D]. */
+export function splitHeads(x: Tensor, heads: number, headDim: number): Tensor {
+  const [b, t] = x.shape;
+  return transpose(reshape(x, [b, t, heads, headDim]), 1, 2);
+}
+
+/** [B, H, T, D] → [B, T, H·D]. */
+export function mergeHeads(x: Tensor): Tensor {
+  const [b, h, t, d] = x.shape;
+  return reshape(transpose(x, 1, 2), [b, t, h * d]);
+}
+
+/** Hugging Face's `repeat_kv`: [B, Hkv, T, D] → [B, Hkv·n, T, D], each kv head repeated n times in place. */
+export function repeatKv(x: Tensor, n: number): Tensor {
+  if (n === 1) return x;
+  const [b, hkv, t, d] = x.shape;
+  return reshape(expand(reshape(x, [b, hkv, 1, t, d]), [b, hkv, n, t, d]), [b, hkv * n, t, d]);
+}
+
+/** What every attention layer needs besides its input. */
+export interface AttentionContext {
+  /** bool [B, 1, 1, Tk] key-padding mask (true = attend), or null. */
+  mask: Tensor | null;
+  /** Mask future keys (decoders). */
+  causal: boolean;
+  /** Attention-probability dropout while training (p = 0: none). */
+  dropout: number;
+  generator?: Generator;
+  training: boolean;
+}
+
+/**
+ * softmax(q·kᵀ·scale + masks)·v with Hugging Face's eager semantics: masked scores take the lowest float (not −∞),
+ * causal and padding masks combine, dropout on the probabilities while training.
+ */
+export function attend(q: Tensor, k: Tensor, v: Tensor, scale: number, ctx: AttentionContext): Tensor {
+  return scaledDotProductAttention(q, k, v, {
+    causal: ctx.causal,
+    mask: ctx.mask,
+    scale,
+    dropout: ctx.training && ctx.dropout > 0 ? { p: ctx.dropout, generator: ctx.generator } : null,
+  });
+}

@@ -1,0 +1,3 @@
+import { describeInputCases } from './helpers/golden-inputs.js';
+
+describeInputCases('cpu', () => undefined);

@@ -1,0 +1,44 @@
+import { registerKernel } from '../../backend.js';
+import { engine, registerBackend } from '../../engine.js';
+import { CpuBackend } from './backend.js';
+import type { CpuKernel } from './kernel.js';
+import { argmax } from './kernels/argmax.js';
+import { binary } from './kernels/binary.js';
+import { broadcastTo } from './kernels/broadcastTo.js';
+import { cast } from './kernels/cast.js';
+import { compare } from './kernels/compare.js';
+import { concat } from './kernels/concat.js';
+import { crossEntropy } from './kernels/crossEntropy.js';
+import { crossEntropyGrad } from './kernels/crossEntropyGrad.js';
+import { fill } from './kernels/fill.js';
+import { gather } from './kernels/gather.js';
+import { matmul } from './kernels/matmul.js';
+import { padSlice } from './kernels/padSlice.js';
+import { randomUniform } from './kernels/randomUniform.js';
+import { reduce } from './kernels/reduce.js';
+import { scatterAdd } from './kernels/scatterAdd.js';
+import { slice } from './kernels/slice.js';
+import { softmax } from './kernels/softmax.js';
+import { softmaxGrad } from './kernels/softmaxGrad.js';
+import { transpose } from './kernels/transpose.js';
+import { unary } from './kernels/unary.js';
+import { unaryGrad } from './kernels/unaryGrad.js';
+import { where } from './kernels/where.js';
+
+const CPU_KERNELS: CpuKernel[] = [
+  argmax, binary, broadcastTo, cast, compare, concat, crossEntropy, crossEntropyGrad, fill, gather, matmul, padSlice,
+  randomUniform, reduce, scatterAdd, slice, softmax, softmaxGrad, transpose, unary, unaryGrad, where,
+] as CpuKernel[];
+
+let registered = false;
+/** Register the CPU backend and its kernels (idempotent; done on import of the package). */
+export function registerCpuBackend(): void {
+  if (registered) return;
+  registered = true;
+  for (const k of CPU_KERNELS) registerKernel('cpu', k.name, k.impl as never);
+  registerBackend('cpu', () => new CpuBackend(), 0);
+  // The CPU backend needs no async start-up, so it is ready (and the default) as soon as the package loads.
+  engine.instances.set('cpu', new CpuBackend());
+}
+
+export { CpuBackend };

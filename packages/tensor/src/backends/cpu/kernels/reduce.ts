@@ -1,0 +1,26 @@
+import { cpuKernel } from '../kernel.js';
+import { sizeOf } from '../../../shape.js';
+
+export const reduce = cpuKernel('reduce', (be, [x], { op, axis }) => {
+  const xv = be.values(x);
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const n = x.shape[axis];
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const shape = x.shape.map((d, i) => (i === axis ? 1 : d));
+  const { out, values } = be.output(shape, x.dtype);
+  const init = op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
+  for (let o = 0; o < outer; o++) {
+    const base = o * n * inner;
+    const dst = o * inner;
+    // Accumulate in float64 for sums: the result is rounded once.
+    const acc = new Float64Array(inner).fill(n === 0 && op !== 'sum' ? Number.NaN : init);
+    for (let k = 0; k < n; k++) {
+      const row = base + k * inner;
+      if (op === 'sum') for (let i = 0; i < inner; i++) acc[i] += xv[row + i];
+      else if (op === 'max') for (let i = 0; i < inner; i++) { const v = xv[row + i]; if (v > acc[i] || Number.isNaN(v)) acc[i] = v; }
+      else for (let i = 0; i < inner; i++) { const v = xv[row + i]; if (v < acc[i] || Number.isNaN(v)) acc[i] = v; }
+    }
+    for (let i = 0; i < inner; i++) values[dst + i] = acc[i];
+  }
+  return out;
+});

@@ -1,0 +1,33 @@
+import { cpuKernel } from '../kernel.js';
+import { stridesOf } from '../../../shape.js';
+
+export const transpose = cpuKernel('transpose', (be, [x], { perm }) => {
+  const xv = be.values(x);
+  const shape = perm.map((p) => x.shape[p]);
+  const { out, values } = be.output(shape, x.dtype);
+  // Read x through permuted strides: walk the output in order.
+  const inStrides = stridesOf(x.shape);
+  const permStrides = perm.map((p) => inStrides[p]);
+  const rank = shape.length;
+  if (rank === 0) {
+    values[0] = xv[0];
+    return out;
+  }
+  const n = shape[rank - 1];
+  const sLast = permStrides[rank - 1];
+  const idx = new Array<number>(rank).fill(0);
+  let offset = 0;
+  const rows = values.length / Math.max(n, 1);
+  for (let r = 0; r < rows && n > 0; r++) {
+    const o = r * n;
+    for (let i = 0; i < n; i++) values[o + i] = xv[offset + i * sLast];
+    for (let ax = rank - 2; ax >= 0; ax--) {
+      idx[ax]++;
+      offset += permStrides[ax];
+      if (idx[ax] < shape[ax]) break;
+      offset -= permStrides[ax] * shape[ax];
+      idx[ax] = 0;
+    }
+  }
+  return out;
+});

@@ -1,0 +1,28 @@
+import type { UnaryGradOp } from '../../../kernels.js';
+import * as m from '../../../math.js';
+import { cpuKernel } from '../kernel.js';
+
+/** Derivative of each op at x. */
+const DERIVATIVES: Record<UnaryGradOp, (x: number) => number> = {
+  tanh: (x) => 1 - Math.tanh(x) ** 2,
+  sigmoid: (x) => {
+    const s = m.sigmoid(x);
+    return s * (1 - s);
+  },
+  relu: (x) => (x > 0 ? 1 : 0),
+  gelu: m.geluGrad,
+  geluTanh: m.geluTanhGrad,
+  silu: (x) => {
+    const s = m.sigmoid(x);
+    return s * (1 + x * (1 - s));
+  },
+};
+
+export const unaryGrad = cpuKernel('unaryGrad', (b, [x, dy], { op }) => {
+  const xs = b.values(x);
+  const dys = b.values(dy);
+  const { out, values } = b.output(x.shape, 'f32');
+  const d = DERIVATIVES[op];
+  for (let i = 0; i < xs.length; i++) values[i] = dys[i] * d(xs[i]);
+  return out;
+});

@@ -1,0 +1,131 @@
+import type { DType } from './dtype.js';
+import type { Shape } from './shape.js';
+
+/**
+ * The kernel contract: every backend implements exactly these kernels (forward, plus the few fused gradient
+ * kernels that would be wasteful to compose). Everything else in the op layer is composed from them, so a new
+ * backend is this list and nothing more.
+ *
+ * Conventions: all inputs and outputs are contiguous, row-major. Shapes are validated by the op layer before a
+ * kernel runs, so kernels may assume well-formed inputs.
+ */
+export type UnaryOp =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'abs'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'gelu'
+  | 'geluTanh'
+  | 'silu'
+  | 'sin'
+  | 'cos'
+  | 'square'
+  | 'reciprocal'
+  | 'sign';
+
+/** Unary ops whose derivative a `unaryGrad` kernel computes from the op's input `x` and upstream `dy`. */
+export type UnaryGradOp = 'tanh' | 'sigmoid' | 'relu' | 'gelu' | 'geluTanh' | 'silu';
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+export type CompareOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+/** Backend-side handle of a buffer. Opaque to the op layer. */
+export type DataId = object;
+
+/** What a kernel sees of a tensor. */
+export interface TensorInfo {
+  readonly dataId: DataId;
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/** Input arity and attributes of every kernel, by name. */
+export interface KernelSignatures {
+  /** y = op(x); f32 in, f32 out (`neg`, `abs`, `sign`, `square` also accept i32). */
+  unary: { inputs: [x: TensorInfo]; attrs: { op: UnaryOp } };
+  /** dx = dy · op'(x). */
+  unaryGrad: { inputs: [x: TensorInfo, dy: TensorInfo]; attrs: { op: UnaryGradOp } };
+  /** out = a op b with numpy broadcasting to `attrs.shape`; a and b share a dtype (f32 or i32). */
+  binary: { inputs: [a: TensorInfo, b: TensorInfo]; attrs: { op: BinaryOp; shape: Shape } };
+  /** bool out = a op b with broadcasting to `attrs.shape`. */
+  compare: { inputs: [a: TensorInfo, b: TensorInfo]; attrs: { op: CompareOp; shape: Shape } };
+  /** out = cond ? a : b, broadcast to `attrs.shape`; cond is bool. */
+  where: { inputs: [cond: TensorInfo, a: TensorInfo, b: TensorInfo]; attrs: { shape: Shape } };
+  /** Convert between dtypes (f32→i32 truncates toward zero; → bool is `x != 0`). */
+  cast: { inputs: [x: TensorInfo]; attrs: { dtype: DType } };
+  /** A new tensor filled with `value`. */
+  fill: { inputs: []; attrs: { shape: Shape; dtype: DType; value: number } };
+  /** Reduce one axis; the output keeps it with length 1. */
+  reduce: { inputs: [x: TensorInfo]; attrs: { op: ReduceOp; axis: number } };
+  /** Index (i32) of the first maximum along `axis`; the output keeps it with length 1. */
+  argmax: { inputs: [x: TensorInfo]; attrs: { axis: number } };
+  /**
+   * Batched matmul on rank-3 inputs: a is [Ba, M, K] ([Ba, K, M] if transA), b is [Bb, K, N] ([Bb, N, K] if
+   * transB), where Ba and Bb are equal or one of them is 1 (broadcast). Output [max(Ba, Bb), M, N], f32.
+   */
+  matmul: { inputs: [a: TensorInfo, b: TensorInfo]; attrs: { transA: boolean; transB: boolean } };
+  /** Permute axes: out.shape[i] = x.shape[perm[i]]. */
+  transpose: { inputs: [x: TensorInfo]; attrs: { perm: readonly number[] } };
+  /** Materialise a numpy-style broadcast of x to `shape`. */
+  broadcastTo: { inputs: [x: TensorInfo]; attrs: { shape: Shape } };
+  /** Copy the box `[begin, begin + size)` out of x. */
+  slice: { inputs: [x: TensorInfo]; attrs: { begin: readonly number[]; size: readonly number[] } };
+  /** Zeros of `shape` with x written at `begin` (the gradient of slice). */
+  padSlice: { inputs: [x: TensorInfo]; attrs: { shape: Shape; begin: readonly number[] } };
+  /** Join along `axis`; all inputs share a dtype and all other dimensions. */
+  concat: { inputs: TensorInfo[]; attrs: { axis: number } };
+  /** out[..., j, ...] = x[..., indices[j], ...] along `axis`; indices is i32 of any shape (placed at axis). */
+  gather: { inputs: [x: TensorInfo, indices: TensorInfo]; attrs: { axis: number } };
+  /** Zeros of `shape`, then out[..., indices[j], ...] += dy[..., j, ...] along `axis` (gather's gradient). */
+  scatterAdd: { inputs: [dy: TensorInfo, indices: TensorInfo]; attrs: { axis: number; shape: Shape } };
+  /** Softmax / log-softmax over the last axis. */
+  softmax: { inputs: [x: TensorInfo]; attrs: { log: boolean } };
+  /** dx from the op's output y and dy (for log: dx = dy − exp(y)·Σdy; else dx = y·(dy − Σ y·dy)). */
+  softmaxGrad: { inputs: [y: TensorInfo, dy: TensorInfo]; attrs: { log: boolean } };
+  /** Per-row loss −log softmax(logits)[label] for logits [N, C], labels i32 [N]; 0 where label = ignoreIndex. */
+  crossEntropy: { inputs: [logits: TensorInfo, labels: TensorInfo]; attrs: { ignoreIndex: number } };
+  /** dlogits = (softmax(logits) − onehot(label)) · dloss[row]; 0 rows where label = ignoreIndex. */
+  crossEntropyGrad: {
+    inputs: [logits: TensorInfo, labels: TensorInfo, dloss: TensorInfo];
+    attrs: { ignoreIndex: number };
+  };
+  /**
+   * Uniform floats in [0, 1) from the counter-based generator: element i is `uniformAt(key, counter + i)`
+   * (see random.ts). Identical bits on every backend.
+   */
+  randomUniform: { inputs: []; attrs: { shape: Shape; key: readonly [number, number]; counter: number } };
+}
+
+export type KernelName = keyof KernelSignatures;
+
+/** Every kernel a backend must register. Kept as a runtime list so backends can be checked for completeness. */
+export const KERNEL_NAMES: readonly KernelName[] = [
+  'unary',
+  'unaryGrad',
+  'binary',
+  'compare',
+  'where',
+  'cast',
+  'fill',
+  'reduce',
+  'argmax',
+  'matmul',
+  'transpose',
+  'broadcastTo',
+  'slice',
+  'padSlice',
+  'concat',
+  'gather',
+  'scatterAdd',
+  'softmax',
+  'softmaxGrad',
+  'crossEntropy',
+  'crossEntropyGrad',
+  'randomUniform',
+];

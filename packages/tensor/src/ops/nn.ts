@@ -1,0 +1,184 @@
+import { composite, record, registerGradient } from '../autograd.js';
+import { DTypeError, ShapeError } from '../errors.js';
+import { Generator, getDefaultGenerator } from '../random.js';
+import { normAxis } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { tensor } from './creation.js';
+import { add, cast, compare, div, mul, neg, rsqrt, square, sub, where } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { mean, sum } from './reduce.js';
+import { chunk, concat, reshape, transpose } from './shape.js';
+import { backendOf, kernel } from './util.js';
+
+function lastAxisOp(name: 'softmax' | 'logSoftmax', x: Tensor, axis: number): Tensor {
+  if (x.dtype !== 'f32') throw new DTypeError(name, `expects f32, got ${x.dtype}`);
+  const a = normAxis(name, axis, x.rank);
+  if (a !== x.rank - 1) {
+    return composite(() => transpose(lastAxisOp(name, transpose(x, a, -1), -1), a, -1));
+  }
+  return record(name, [x], kernel(name, 'softmax', [x], { log: name === 'logSoftmax' }), undefined);
+}
+
+/** softmax along `axis` (last by default). */
+export const softmax = (x: Tensor, axis = -1): Tensor => lastAxisOp('softmax', x, axis);
+/** log(softmax(x)) along `axis`, computed stably. */
+export const logSoftmax = (x: Tensor, axis = -1): Tensor => lastAxisOp('logSoftmax', x, axis);
+registerGradient('softmax', (dy, { output }) => [() => kernel('softmaxGrad', 'softmaxGrad', [output, dy], { log: false })]);
+registerGradient('logSoftmax', (dy, { output }) => [() => kernel('logSoftmaxGrad', 'softmaxGrad', [output, dy], { log: true })]);
+
+export interface CrossEntropyOptions {
+  /** Label value that contributes nothing (PyTorch's default: -100). */
+  ignoreIndex?: number;
+  /** 'mean' (over non-ignored targets, as PyTorch), 'sum' or 'none' (per target). */
+  reduction?: 'mean' | 'sum' | 'none';
+}
+
+/**
+ * Cross-entropy between logits [..., C] and i32 class labels [...]. Fused: the softmax is never materialised in
+ * the forward pass. With every target ignored, 'mean' gives NaN (as PyTorch).
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  const reduction = opts.reduction ?? 'mean';
+  if (logits.dtype !== 'f32') throw new DTypeError('crossEntropy', `logits must be f32, got ${logits.dtype}`);
+  if (labels.dtype !== 'i32') throw new DTypeError('crossEntropy', `labels must be i32, got ${labels.dtype}`);
+  const c = logits.shape[logits.rank - 1];
+  if (logits.rank < 1 || labels.rank !== logits.rank - 1 || labels.shape.some((d, i) => d !== logits.shape[i])) {
+    throw new ShapeError('crossEntropy', 'labels must have the shape of logits without the class axis', [logits.shape, labels.shape]);
+  }
+  return composite(() => {
+    const flat = reshape(logits, [-1, c]);
+    const flatLabels = reshape(labels, [-1]);
+    const perRow = record('crossEntropy', [flat, flatLabels], kernel('crossEntropy', 'crossEntropy', [flat, flatLabels], { ignoreIndex }), {
+      ignoreIndex,
+    });
+    if (reduction === 'none') return reshape(perRow, labels.shape);
+    const total = sum(perRow);
+    if (reduction === 'sum') return total;
+    const count = sum(cast(compare('ne', flatLabels, ignoreIndex), 'f32'));
+    return div(total, count);
+  });
+}
+registerGradient<{ ignoreIndex: number }>('crossEntropy', (dy, { inputs: [logits, labels], attrs }) => [
+  () => kernel('crossEntropyGrad', 'crossEntropyGrad', [logits, labels, dy], { ignoreIndex: attrs.ignoreIndex }),
+  null,
+]);
+
+/** Layer normalisation over the last axis (biased variance, as PyTorch). */
+export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  return composite(() => {
+    const mu = mean(x, -1, true);
+    const centered = sub(x, mu);
+    const variance = mean(square(centered), -1, true);
+    let y = mul(centered, rsqrt(add(variance, eps)));
+    if (weight) y = mul(y, weight);
+    if (bias) y = add(y, bias);
+    return y;
+  });
+}
+
+/** RMS normalisation over the last axis (LLaMA): x · rsqrt(mean(x²) + eps) · weight. */
+export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
+  return composite(() => {
+    const y = mul(x, rsqrt(add(mean(square(x), -1, true), eps)));
+    return weight ? mul(y, weight) : y;
+  });
+}
+
+/**
+ * cos / sin tables [T, D] for rotary position embedding as Hugging Face LLaMA builds them:
+ * inv_freq = base^(−2i/D), angles = position ⊗ inv_freq, duplicated to D (the rotate-half layout).
+ * Computed in float64 on the host.
+ */
+export function rotaryTables(
+  positions: number | readonly number[],
+  dim: number,
+  base = 10000,
+  like?: Tensor,
+): { cos: Tensor; sin: Tensor } {
+  if (dim % 2 !== 0) throw new ShapeError('rotaryTables', `head dim ${dim} must be even`);
+  const pos = typeof positions === 'number' ? Array.from({ length: positions }, (_, i) => i) : positions;
+  const half = dim / 2;
+  const cos = new Float32Array(pos.length * dim);
+  const sin = new Float32Array(pos.length * dim);
+  pos.forEach((p, t) => {
+    for (let i = 0; i < half; i++) {
+      const angle = p * base ** (-(2 * i) / dim);
+      cos[t * dim + i] = cos[t * dim + i + half] = Math.cos(angle);
+      sin[t * dim + i] = sin[t * dim + i + half] = Math.sin(angle);
+    }
+  });
+  const backend = like?.backend;
+  return { cos: tensor(cos, [pos.length, dim], { backend }), sin: tensor(sin, [pos.length, dim], { backend }) };
+}
+
+/** x·cos + rotate_half(x)·sin, where rotate_half(x) = concat(−x₂, x₁) over the last axis (LLaMA). */
+export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  return composite(() => {
+    const [x1, x2] = chunk(x, 2, -1);
+    return add(mul(x, cos), mul(concat([neg(x2), x1], -1), sin));
+  });
+}
+
+export interface AttentionOptions {
+  /** Mask future positions (query i attends to keys ≤ i + (Tk − Tq)). */
+  causal?: boolean;
+  /** bool, broadcastable to [..., Tq, Tk]: true where attention is allowed (e.g. padding masks [B, 1, 1, Tk]). */
+  mask?: Tensor | null;
+  /** Defaults to 1/√D. */
+  scale?: number;
+  dropout?: { p: number; generator?: Generator } | null;
+}
+
+const F32_LOWEST = -3.4028234663852886e38;
+
+/**
+ * softmax(q·kᵀ·scale + masks)·v for q [..., Tq, D], k [..., Tk, D], v [..., Tk, Dv]. Masked scores are set to the
+ * lowest f32 (as Hugging Face does), so a fully masked row gives a uniform average rather than NaN.
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const d = q.shape[q.rank - 1];
+  const scale = opts.scale ?? 1 / Math.sqrt(d);
+  if (opts.mask && opts.mask.dtype !== 'bool') throw new DTypeError('scaledDotProductAttention', 'mask must be bool');
+  return composite(() => {
+    let scores = mul(matmul(q, k, { transB: true }), scale);
+    const tq = q.shape[q.rank - 2];
+    const tk = k.shape[k.rank - 2];
+    if (opts.causal) scores = where(causalMask(tq, tk, q), scores, F32_LOWEST);
+    if (opts.mask) scores = where(opts.mask, scores, F32_LOWEST);
+    let probs = softmax(scores, -1);
+    if (opts.dropout && opts.dropout.p > 0) probs = dropout(probs, opts.dropout.p, { generator: opts.dropout.generator });
+    return matmul(probs, v);
+  });
+}
+
+/** bool [Tq, Tk]: true where key j is visible to query i (j ≤ i + Tk − Tq). */
+export function causalMask(tq: number, tk: number, like?: Tensor): Tensor {
+  const m = new Uint8Array(tq * tk);
+  for (let i = 0; i < tq; i++) for (let j = 0; j < tk; j++) m[i * tk + j] = j <= i + tk - tq ? 1 : 0;
+  return tensor(m, [tq, tk], { dtype: 'bool', backend: like?.backend });
+}
+
+/**
+ * Inverted dropout: zero each element with probability p and scale the rest by 1/(1−p). The mask comes from the
+ * counter-based generator on the device, so it is identical across backends for the same seed.
+ */
+export function dropout(x: Tensor, p: number, opts: { generator?: Generator; training?: boolean } = {}): Tensor {
+  if (!(p >= 0 && p < 1)) throw new RangeError(`dropout: p must be in [0, 1), got ${p}`);
+  if (p === 0 || opts.training === false) return x;
+  const gen = opts.generator ?? getDefaultGenerator();
+  const counter = gen.take(x.size);
+  return composite(() => {
+    const u = kernel('dropout', 'randomUniform', [], { shape: x.shape, key: gen.key, counter }, backendOf('dropout', [x]));
+    return where(compare('ge', u, p), mul(x, 1 / (1 - p)), 0);
+  });
+}
+
+/** x·wᵀ + b with torch's Linear layout (w is [out, in]). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return composite(() => {
+    const y = matmul(x, weight, { transB: true });
+    return bias ? add(y, bias) : y;
+  });
+}
+
