@@ -23,6 +23,8 @@ export { WEBGPU_KERNELS } from './kernels/index.js';
 export type { MatmulDims, MatmulPlan, MatmulVariant } from './kernels/matmul.js';
 export { planMatmul, runMatmul, splitPlan } from './kernels/matmul.js';
 export type { PoolStats } from './pool.js';
+export { BufferPool } from './pool.js';
+export type { WebGPUKernel } from './kernel.js';
 export { bucketSize } from './pool.js';
 export type { BindingSpec, Program, UniformType } from './program.js';
 export type { RegisterWebGPUOptions } from './register.js';

@@ -29,7 +29,7 @@ export type SafetensorsDType =
 /** The dtype a tensor is converted to on load: the element types of `@peftjs/tensor`. */
 export type TargetDType = DType;
 
-interface DTypeSpec {
+export interface DTypeSpec {
   /** Bytes per element. */
   readonly itemsize: number;
   /**

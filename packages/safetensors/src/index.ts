@@ -38,6 +38,7 @@ export {
   numberToF16,
 } from './convert.js';
 export type { SafetensorsDType, TargetDType } from './dtypes.js';
+export type { DTypeSpec } from './dtypes.js';
 export { DTYPES, defaultTargetDType, isSafetensorsDType, itemsize, UNSUPPORTED_DTYPES } from './dtypes.js';
 export type { SafetensorsErrorCode } from './errors.js';
 export { isSafetensorsError, SAFETENSORS_ERROR_CODES, SafetensorsError } from './errors.js';
