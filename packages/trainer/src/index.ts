@@ -14,3 +14,22 @@ export { constantSchedule, cosineSchedule, linearSchedule, scheduleByName } from
 export type { LrSchedule, ScheduleOptions } from './optim/schedule.js';
 export { SGD } from './optim/sgd.js';
 export type { SGDOptions } from './optim/sgd.js';
+export {
+  checkpointName,
+  cleanCheckpointDir,
+  latestCheckpoint,
+  listCheckpoints,
+  pruneCheckpoints,
+  verifyCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.js';
+export type { WriteCheckpointHooks } from './checkpoint.js';
+export { chunkTokens, collate, disposeBatch, shuffledOrder, toExample } from './data.js';
+export type { Batch, ChunkOptions, CollateOptions, TokenDataset, TokenExample, TokenSequence } from './data.js';
+export { defaultLoss, evalBatchSums, evaluate, forwardBatch } from './evaluate.js';
+export type { EvalResult, EvalSums, EvaluateOptions, ForwardOutput } from './evaluate.js';
+export { createProgress } from './progress.js';
+export type { ProgressSink } from './progress.js';
+export { NonFiniteError, Trainer } from './trainer.js';
+export type { StepInfo, StoppedReason, TrainerCallback, TrainerOptions, TrainerState, TrainResult } from './trainer.js';
+export * from './compare/index.js';
