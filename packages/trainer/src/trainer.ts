@@ -16,6 +16,7 @@ import {
 import {
   cleanCheckpointDir,
   latestCheckpoint,
+  listCheckpoints,
   pruneCheckpoints,
   verifyCheckpoint,
   type WriteCheckpointHooks,
@@ -362,6 +363,18 @@ export class Trainer {
     if (resumePath) {
       await this.restore(resumePath, st, params, optimizer, backend);
       resumedFrom = st.step;
+    }
+    if (!resumePath && o.checkpointDir) {
+      // a fresh run must not mix its checkpoints with another run's: a later resume could pick the other's newest
+      const existing = await listCheckpoints(o.checkpointDir);
+      if (existing.length) {
+        throw new Error(
+          `Trainer: ${o.checkpointDir} already holds checkpoints (newest: step ${existing[existing.length - 1].step}) ` +
+            (o.resume
+              ? 'but none of them is complete; remove them or use another directory'
+              : 'and resume is off; pass resume: true to continue from them, or use another directory'),
+        );
+      }
     }
     // what a crashed writer left behind (never a published checkpoint)
     if (o.checkpointDir) await cleanCheckpointDir(o.checkpointDir);

@@ -348,11 +348,14 @@ describe('logging, callbacks, evaluation during training, memory', () => {
     expect(r.totalParams).toBe(peft.countTrainable().total);
   });
 
-  it('refuses to resume with a different batch layout', async () => {
+  it('refuses to resume with a different batch layout, and to start fresh over old checkpoints', async () => {
     const ck = join(dir, 'mismatch');
     await new Trainer(base(tinyLoraLlama(), { batchSize: 2, maxSteps: 1, checkpointDir: ck })).train();
     const other = new Trainer(base(tinyLoraLlama(), { batchSize: 4, maxSteps: 2, checkpointDir: ck, resume: true }));
     await expect(other.train()).rejects.toThrow(/batchSize = 2/);
+    // a fresh run into a directory with another run's checkpoints is refused (a later resume could mix them up)
+    const fresh = new Trainer(base(tinyLoraLlama(), { batchSize: 2, maxSteps: 2, checkpointDir: ck }));
+    await expect(fresh.train()).rejects.toThrow(/already holds checkpoints \(newest: step 1\) and resume is off/);
   });
 
   it('the progress bar renders step, loss, tokens/s and ETA', async () => {
