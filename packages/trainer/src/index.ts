@@ -3,17 +3,8 @@
  * clipping, and the training loop.
  * @packageDocumentation
  */
-export { AdamW } from './optim/adamw.js';
-export type { AdamWOptions } from './optim/adamw.js';
-export { clipGradNorm } from './optim/clip.js';
-export { Optimizer } from './optim/optimizer.js';
-export type { OptimizerState } from './optim/optimizer.js';
-export { trainableParams } from './optim/params.js';
-export type { ParamRef } from './optim/params.js';
-export { constantSchedule, cosineSchedule, linearSchedule, scheduleByName } from './optim/schedule.js';
-export type { LrSchedule, ScheduleOptions } from './optim/schedule.js';
-export { SGD } from './optim/sgd.js';
-export type { SGDOptions } from './optim/sgd.js';
+
+export type { WriteCheckpointHooks } from './checkpoint.js';
 export {
   checkpointName,
   cleanCheckpointDir,
@@ -23,13 +14,23 @@ export {
   verifyCheckpoint,
   writeCheckpoint,
 } from './checkpoint.js';
-export type { WriteCheckpointHooks } from './checkpoint.js';
-export { chunkTokens, collate, disposeBatch, shuffledOrder, toExample } from './data.js';
-export type { Batch, ChunkOptions, CollateOptions, TokenDataset, TokenExample, TokenSequence } from './data.js';
-export { defaultLoss, evalBatchSums, evaluate, forwardBatch } from './evaluate.js';
-export type { EvalResult, EvalSums, EvaluateOptions, ForwardOutput } from './evaluate.js';
-export { createProgress } from './progress.js';
-export type { ProgressSink } from './progress.js';
-export { NonFiniteError, Trainer } from './trainer.js';
-export type { StepInfo, StoppedReason, TrainerCallback, TrainerOptions, TrainerState, TrainResult } from './trainer.js';
 export * from './compare/index.js';
+export type { Batch, ChunkOptions, CollateOptions, TokenDataset, TokenExample, TokenSequence } from './data.js';
+export { chunkTokens, collate, disposeBatch, shuffledOrder, toExample } from './data.js';
+export type { EvalResult, EvalSums, EvaluateOptions, ForwardOutput } from './evaluate.js';
+export { defaultLoss, evalBatchSums, evaluate, forwardBatch } from './evaluate.js';
+export type { AdamWOptions } from './optim/adamw.js';
+export { AdamW } from './optim/adamw.js';
+export { clipGradNorm } from './optim/clip.js';
+export type { OptimizerState } from './optim/optimizer.js';
+export { Optimizer } from './optim/optimizer.js';
+export type { ParamRef } from './optim/params.js';
+export { trainableParams } from './optim/params.js';
+export type { LrSchedule, ScheduleOptions } from './optim/schedule.js';
+export { constantSchedule, cosineSchedule, linearSchedule, scheduleByName } from './optim/schedule.js';
+export type { SGDOptions } from './optim/sgd.js';
+export { SGD } from './optim/sgd.js';
+export type { ProgressSink } from './progress.js';
+export { createProgress } from './progress.js';
+export type { StepInfo, StoppedReason, TrainerCallback, TrainerOptions, TrainerState, TrainResult } from './trainer.js';
+export { NonFiniteError, Trainer } from './trainer.js';
