@@ -2,13 +2,13 @@
  * DoRA (use_dora) against float64 references (reference doc §3): magnitude m = ‖W + s·B·A‖ per output row;
  * y = base(x) + (m/n − 1)⊙(x·Wᵀ) + (m/n)⊙s·(x·Aᵀ·Bᵀ), equal to x·(m/n ⊙ V)ᵀ + b; merge W ← (m/n)⊙V.
  */
-import '@peftjs/dora';
-import { DoraMagnitude, doraVariant } from '@peftjs/dora';
+import '../src/index.js';
 import { getPeftModel, type LoraLayer, variantFor } from '@peftjs/lora';
 import { Conv1D, Embedding, Linear } from '@peftjs/nn';
 import { PeftConfigError } from '@peftjs/registry';
 import { tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
+import { DoraMagnitude, doraVariant } from '../src/index.js';
 import {
   addArr,
   doraMerged,

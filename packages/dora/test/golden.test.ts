@@ -3,7 +3,7 @@
  * case's targeted Linear layers (base weights from base/llama), and compare what merging gives with the merged
  * weights PEFT wrote, the trainable-parameter count with PEFT's, and the layer forward with the float64 formula.
  */
-import '@peftjs/dora';
+import '../src/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LoraLayer, PeftModel } from '@peftjs/lora';

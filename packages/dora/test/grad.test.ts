@@ -2,7 +2,7 @@
  * DoRA gradients against central finite differences of the float64 loss L = Σ R ⊙ y, with the weight norm held
  * constant (detached, as PEFT and the paper do): m, A and B get gradients; the base weight none.
  */
-import '@peftjs/dora';
+import '../src/index.js';
 import { getPeftModel, type LoraLayer } from '@peftjs/lora';
 import { Conv1D, Linear } from '@peftjs/nn';
 import { mul, sum, tensor } from '@peftjs/tensor';

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getPeftModel, loraConfigToJSON, loraMethod, normalizeLoraConfig, patternValue } from '@peftjs/lora';
 import { Linear } from '@peftjs/nn';
 import { getAdapterMethodByPeftType, PeftConfigError } from '@peftjs/registry';
 import { describe, expect, it } from 'vitest';
+import { getPeftModel, loraConfigToJSON, loraMethod, normalizeLoraConfig, patternValue } from '../src/index.js';
 import { goldenRoot, tree } from './util.js';
 
 describe('normalizeLoraConfig', () => {

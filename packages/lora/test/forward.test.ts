@@ -3,11 +3,12 @@
  * s = lora_alpha / r (or / √r with use_rslora); GPT-2 Conv1D (W stored [in, out]); Embedding (A/B roles swapped,
  * no dropout); rank_pattern / alpha_pattern; lora_bias; several adapters.
  */
-import { getPeftModel, LoraLayer } from '@peftjs/lora';
+
 import { Conv1D, Embedding, Linear } from '@peftjs/nn';
 import { PeftError } from '@peftjs/registry';
 import { tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
+import { getPeftModel, LoraLayer } from '../src/index.js';
 import { conv1d, expectClose, f64, linear, loraEmbeddingRef, loraRef, rand } from './ref.js';
 import { setAdapter, tree } from './util.js';
 

@@ -2,10 +2,11 @@
  * Gradients of LoRA parameters against central finite differences of the float64 reference loss
  * L = Σ R ⊙ y, and the frozen base: its weight and bias get no gradient at all (grad stays null).
  */
-import { getPeftModel, type LoraLayer } from '@peftjs/lora';
+
 import { Conv1D, Embedding, Linear } from '@peftjs/nn';
 import { mul, sum, type Tensor, tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
+import { getPeftModel, type LoraLayer } from '../src/index.js';
 import { conv1d, dot, expectClose, f64, finiteDiff, linear, loraEmbeddingRef, loraRef, rand } from './ref.js';
 import { setAdapter, tree } from './util.js';
 

@@ -3,10 +3,11 @@
  * the model starts as the base model exactly); "gaussian" → A ~ N(0, (1/r)²); Embedding → A = 0, B ~ N(0, 1);
  * false → B ~ U(±1/√r) (not a no-op).
  */
-import { getPeftModel, type LoraLayer } from '@peftjs/lora';
+
 import { Conv1D, Embedding, Linear } from '@peftjs/nn';
 import { tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
+import { getPeftModel, type LoraLayer } from '../src/index.js';
 import { conv1d, expectClose, f64, linear, rand } from './ref.js';
 import { tree } from './util.js';
 

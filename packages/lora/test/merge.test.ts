@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getPeftModel, type LoraLayer, PeftModel } from '@peftjs/lora';
 import { Conv1D, Embedding, Linear } from '@peftjs/nn';
 import { tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
+import { getPeftModel, type LoraLayer, PeftModel } from '../src/index.js';
 import {
   addArr,
   conv1d,

@@ -5,10 +5,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getPeftModel, PeftModel } from '@peftjs/lora';
 import { Embedding, Linear, type Module } from '@peftjs/nn';
 import { tensor } from '@peftjs/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
+import { getPeftModel, PeftModel } from '../src/index.js';
 import { expectClose, f64, linear, loraRef, rand } from './ref.js';
 import { setAdapter, tree } from './util.js';
 

@@ -7,6 +7,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Linear } from '@peftjs/nn';
+import { loadTensors } from '@peftjs/safetensors';
+import { mul, sum, tensor } from '@peftjs/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdapterLayer,
   getPeftModel,
@@ -16,10 +19,7 @@ import {
   PeftError,
   PeftModel,
   registerAdapter,
-} from '@peftjs/registry';
-import { loadTensors } from '@peftjs/safetensors';
-import { mul, sum, tensor } from '@peftjs/tensor';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+} from '../src/index.js';
 import { expectClose, f64, linear, rand } from './ref.js';
 import { baseWeights, NET_PARAMS, Net, ShiftLayer, shiftMethod } from './toy.js';
 

@@ -1,4 +1,5 @@
 import { Linear } from '@peftjs/nn';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AdapterMethod,
   getAdapterMethod,
@@ -7,8 +8,7 @@ import {
   PeftError,
   registerAdapter,
   unregisterAdapter,
-} from '@peftjs/registry';
-import { afterEach, describe, expect, it } from 'vitest';
+} from '../src/index.js';
 import { shiftMethod } from './toy.js';
 
 afterEach(() => {

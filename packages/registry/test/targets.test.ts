@@ -4,6 +4,7 @@
  * segment (`.*?\.[^.]*\.(\d+)\.`, or `.*?\.{pattern}\.(\d+)\.`); exclude_modules and modules_to_save win.
  */
 import { Conv1D, Embedding, Linear, type Module } from '@peftjs/nn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdapterLayer,
   candidateModules,
@@ -16,8 +17,7 @@ import {
   registerAdapter,
   type TunerConfig,
   unregisterAdapter,
-} from '@peftjs/registry';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+} from '../src/index.js';
 import { Net, shiftMethod } from './toy.js';
 
 const lin = new Linear(2, 2);

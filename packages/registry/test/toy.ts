@@ -4,6 +4,7 @@
  * bias. Plus a small model built from @peftjs/nn modules.
  */
 import { Conv1D, Linear, Module, ModuleList, ParameterDict } from '@peftjs/nn';
+import { add, full, noGrad, sub, type Tensor } from '@peftjs/tensor';
 import {
   AdapterLayer,
   type AdapterMethod,
@@ -14,8 +15,7 @@ import {
   PeftError,
   type TargetContext,
   type TunerConfig,
-} from '@peftjs/registry';
-import { add, full, noGrad, sub, type Tensor } from '@peftjs/tensor';
+} from '../src/index.js';
 
 export interface ShiftConfig extends TunerConfig {
   peft_type: 'SHIFT';
