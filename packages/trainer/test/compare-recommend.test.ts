@@ -91,6 +91,9 @@ describe('recommend', () => {
     expect(big.config).toMatchObject({ r: 32, lora_alpha: 64, lora_dropout: 0.05 });
     expect(big.training.epochs).toBe(1);
     expect(recommend({ modelParams: 8e9, task: 'causal-lm', numExamples: 50_000, available: both }).config.r).toBe(16);
+    const tiny = recommend({ modelParams: 759_296, task: 'causal-lm', numExamples: 50_000, available: both });
+    expect(tiny.config).toMatchObject({ r: 8, target_modules: LLAMA_LINEAR_TARGETS });
+    expect(tiny.reasons.some((s) => /tiny model/.test(s))).toBe(true);
   });
 
   it('efficiency first halves the rank and keeps q/v', () => {

@@ -103,6 +103,7 @@ const fmtParams = (p: number) =>
  * 3. **Rank and targets by data size.** < 1,000 examples: r 4 (< 200) or 8 on the attention query/value
  *    projections only (fewer parameters, less overfitting). < 10,000: r 16 on every linear layer. More: r 32 on
  *    every linear layer (r 16 for models ≥ 7B, where all-linear r 16 already trains tens of millions of parameters).
+ *    Models under 10M parameters get at most r 8 (a larger rank is a large share of their hidden width).
  *    `priority: "efficiency"` halves the rank (min 4) and keeps q/v only.
  * 4. **alpha = 2·r**, dropout 0.1 under 1,000 examples (regularise), else 0.05.
  * 5. **Task.** `task_type` is set (SEQ_CLS / TOKEN_CLS train the new head in full via `modules_to_save`).
@@ -209,6 +210,12 @@ export function recommend(opts: RecommendOptions): Recommendation {
     qvOnly = false;
     reasons.push(
       `large data (${numExamples} examples): r ${r} on every linear layer${modelParams >= 7e9 ? ' (16 for a ≥7B model)' : ''}`,
+    );
+  }
+  if (modelParams < 10e6 && r > 8) {
+    r = 8;
+    reasons.push(
+      `tiny model (${fmtParams(modelParams)} params): r capped at 8, already a large share of its hidden width`,
     );
   }
   if (priority === 'efficiency') {
