@@ -16,6 +16,8 @@ export function comparisonChartSpec(result: ComparisonResult): TopLevelSpec {
       label: `${m.name} (${m.trainableParams.toLocaleString('en-US')})`,
     }));
   const methodNames = result.methods.map((m) => m.name);
+  const longest = Math.max(1, ...result.methods.map((m) => m.lossCurve.length));
+  const smooth = Math.max(1, Math.round(longest / 8));
   const color = { field: 'method', type: 'nominal' as const, scale: { domain: methodNames }, title: 'method' };
   const xScale = { type: 'log' as const, nice: false, padding: 40 };
   const yScale = { zero: false, padding: 24 };
@@ -23,21 +25,46 @@ export function comparisonChartSpec(result: ComparisonResult): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     background: 'white',
-    config: { font: 'sans-serif', view: { stroke: '#ddd' } },
+    config: { font: 'sans-serif', view: { stroke: '#ddd' }, legend: { symbolOpacity: 1 } },
     title: { text: 'peftjs compare', subtitle: `same budget for every method: ${budgetLine(result.budget)}` },
     hconcat: [
       {
-        name: 'loss_curves',
-        title: 'training loss',
+        title: {
+          text: 'training loss',
+          subtitle: `thin: per step; thick: mean of the last ${smooth} steps`,
+          fontSize: 13,
+        },
         width: 360,
         height: 240,
         data: { values: curves },
-        mark: { type: 'line', strokeWidth: 1.5, interpolate: 'monotone' },
-        encoding: {
-          x: { field: 'step', type: 'quantitative', title: 'optimizer step' },
-          y: { field: 'loss', type: 'quantitative', title: 'loss (nats/token)', scale: { zero: false } },
-          color,
-        },
+        layer: [
+          {
+            name: 'loss_raw',
+            mark: { type: 'line', strokeWidth: 1, opacity: 0.3 },
+            encoding: {
+              x: { field: 'step', type: 'quantitative', title: 'optimizer step' },
+              y: { field: 'loss', type: 'quantitative', title: 'loss (nats/token)', scale: { zero: false } },
+              color,
+            },
+          },
+          {
+            name: 'loss_curves',
+            transform: [
+              {
+                window: [{ op: 'mean', field: 'loss', as: 'smoothed' }],
+                frame: [-(smooth - 1), 0],
+                groupby: ['method'],
+                sort: [{ field: 'step' }],
+              },
+            ],
+            mark: { type: 'line', strokeWidth: 2 },
+            encoding: {
+              x: { field: 'step', type: 'quantitative' },
+              y: { field: 'smoothed', type: 'quantitative', scale: { zero: false } },
+              color,
+            },
+          },
+        ],
       },
       {
         title: 'held-out perplexity vs trainable parameters',
