@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import type { Module } from '@peftjs/nn';
 import { PeftModel } from '@peftjs/registry';
 import { evaluate } from '@peftjs/trainer';
 import { formatHelp, num, parseCommandArgs, str } from '../args.js';
@@ -62,7 +63,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
   try {
     const base = await loadBaseModel(str(values, 'model'), backend);
     const data = tokenizeData(values, text, base);
-    let model = base.model as import('@peftjs/nn').Module;
+    let model: Module = base.model;
     if (adapterDir !== undefined) {
       try {
         model = await PeftModel.fromPretrained(base.model, adapterDir);

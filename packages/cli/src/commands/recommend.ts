@@ -80,7 +80,7 @@ export async function recommendCommand(argv: string[], io: CliIO): Promise<numbe
   }
   io.out(`recommended: ${rec.method}`);
   io.out(
-    `  for ${modelParams.toLocaleString('en-US')} parameters, ${numExamples} examples, task ${task}, ${(memoryBytes / 2 ** 30).toFixed(1)} GiB memory, priority ${priority}`,
+    `  for ${modelParams.toLocaleString('en-US')} parameters, ${numExamples!.toLocaleString('en-US')} examples, task ${task}, ${(memoryBytes / 2 ** 30).toFixed(1)} GiB memory, priority ${priority}`,
   );
   io.out('\nadapter_config (save as a .json file and pass to peftjs train --config):');
   io.out(JSON.stringify(rec.config, null, 2));

@@ -78,6 +78,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   checkDataOptions(values);
   const text = await readData(values);
 
+  const say = values.json ? io.err : io.out;
   const { backend, name: backendName, close } = await startBackend(values);
   const t0 = performance.now();
   let peft: PeftModel | null = null;
@@ -100,7 +101,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     );
     peft.printTrainableParameters((s) => io.err(`         ${s}`));
     const before = await evaluate(peft, data.eval, { batchSize: trainOpts.batchSize });
-    io.out(
+    say(
       `held-out perplexity before: ${before.perplexity.toFixed(3)}  (loss ${before.loss.toFixed(4)}, accuracy ${(100 * before.accuracy).toFixed(1)}%)`,
     );
     const steps = trainOpts.maxSteps;
@@ -128,13 +129,13 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     const lastEval = result.evals.at(-1);
     const after = lastEval && lastEval.step === result.steps ? lastEval : await trainer.evaluate(data.eval);
     const change = (100 * (after.perplexity - before.perplexity)) / before.perplexity;
-    io.out(
+    say(
       `held-out perplexity after:  ${after.perplexity.toFixed(3)}  (loss ${after.loss.toFixed(4)}, accuracy ${(100 * after.accuracy).toFixed(1)}%; ${change <= 0 ? '' : '+'}${change.toFixed(1)}%)`,
     );
     await peft.savePretrained(out);
     const size = (await stat(join(out, 'adapter_model.safetensors'))).size;
     const total = (performance.now() - t0) / 1000;
-    io.out(`adapter saved to ${out}/ (adapter_config.json, adapter_model.safetensors ${formatBytes(size)})`);
+    say(`adapter saved to ${out}/ (adapter_config.json, adapter_model.safetensors ${formatBytes(size)})`);
     io.err(
       `${result.steps} steps in ${result.trainSeconds.toFixed(1)} s (${Math.round(result.tokensPerSecond)} tok/s), peak tensors ${formatBytes(result.peakTensorBytes)}, peak RSS ${formatBytes(result.peakRssBytes)}; total ${total.toFixed(1)} s`,
     );
