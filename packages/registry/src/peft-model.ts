@@ -393,7 +393,11 @@ export class PeftModel<M extends Module = Module> extends Module {
     const peft = new PeftModel(model, name);
     await peft.loadAdapterFiles(files, { ...opts, adapterName: name });
     peft.setAdapter(name);
-    if (!opts.isTrainable) peft.freezeAll();
+    if (!opts.isTrainable) {
+      peft.freezeAll();
+      // As PEFT: a model loaded for inference is in eval mode, so adapter dropout is off.
+      peft.eval();
+    }
     return peft;
   }
 
@@ -401,6 +405,7 @@ export class PeftModel<M extends Module = Module> extends Module {
   async loadAdapter(dir: string, name: string, opts: Omit<FromPretrainedOptions, 'adapterName'> = {}): Promise<void> {
     await this.loadAdapterFiles(await readAdapterDir(dir), { ...opts, adapterName: name });
     this.updateTrainable(!opts.isTrainable);
+    if (!opts.isTrainable) this.eval();
   }
 
   /** Trainable / total parameter counts (as PEFT counts them: every parameter of the wrapped model). */

@@ -456,6 +456,7 @@ describe('state dicts and PEFT files', () => {
     const ref = netRef(w, xs(), { shifts: { 'body.layers.0.proj': s0, 'body.layers.1.proj': s1 } });
     expectClose(fresh.forward(x()), ref, 1e-6);
     expect(loaded.countTrainable().trainable).toBe(0); // inference mode by default
+    expect([...loaded.modules()].filter((m) => m.training)).toEqual([]); // eval mode, as PEFT: dropout off
 
     await loaded.loadAdapter(join(dir, 'other'), 'other', { isTrainable: true });
     loaded.setAdapter('other');
