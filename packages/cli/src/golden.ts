@@ -112,9 +112,18 @@ async function runAdapterCase(name: string, caseDir: string, meta: Meta, backend
       o.loss!.backward();
       return { logits: o.logits, loss: o.loss! };
     });
-    checks.push(compare(name, 'logits', relMaxError(await out.logits.data(), (await io.read('logits')).data), GOLDEN_TOLERANCES.logits));
+    checks.push(
+      compare(
+        name,
+        'logits',
+        relMaxError(await out.logits.data(), (await io.read('logits')).data),
+        GOLDEN_TOLERANCES.logits,
+      ),
+    );
     const lossRef = (await refLoss(io, 'loss'))[0];
-    checks.push(compare(name, 'loss', Math.abs((await out.loss.item()) - lossRef) / Math.abs(lossRef), GOLDEN_TOLERANCES.loss));
+    checks.push(
+      compare(name, 'loss', Math.abs((await out.loss.item()) - lossRef) / Math.abs(lossRef), GOLDEN_TOLERANCES.loss),
+    );
     out.logits.dispose();
     out.loss.dispose();
     const params = peft.adapterStateDict();
@@ -129,19 +138,31 @@ async function runAdapterCase(name: string, caseDir: string, meta: Meta, backend
         checks.push(fail(name, key, 'parameter received no gradient'));
         continue;
       }
-      checks.push(compare(name, key, relMaxError(await p.grad.data(), (await io.read(key)).data), GOLDEN_TOLERANCES.grad));
+      checks.push(
+        compare(name, key, relMaxError(await p.grad.data(), (await io.read(key)).data), GOLDEN_TOLERANCES.grad),
+      );
     }
     if (io.has('merged_logits')) {
       const merged = peft.mergeAndUnload();
       peft = null;
       const logits = noGrad(() => tidy(() => merged.forward(inputs).logits));
-      checks.push(compare(name, 'merged_logits', relMaxError(await logits.data(), (await io.read('merged_logits')).data), GOLDEN_TOLERANCES.logits));
+      checks.push(
+        compare(
+          name,
+          'merged_logits',
+          relMaxError(await logits.data(), (await io.read('merged_logits')).data),
+          GOLDEN_TOLERANCES.logits,
+        ),
+      );
       logits.dispose();
       const state = merged.stateDict();
       for (const key of io.names().filter((n) => n.startsWith('merged.'))) {
         const t: Tensor | undefined = state[key.slice(7)];
         if (!t) checks.push(fail(name, key, 'no such base parameter after merge_and_unload'));
-        else checks.push(compare(name, key, relMaxError(await t.data(), (await io.read(key)).data), GOLDEN_TOLERANCES.merged));
+        else
+          checks.push(
+            compare(name, key, relMaxError(await t.data(), (await io.read(key)).data), GOLDEN_TOLERANCES.merged),
+          );
       }
     }
     for (const t of Object.values(inputs)) t.dispose();
@@ -154,7 +175,8 @@ async function runAdapterCase(name: string, caseDir: string, meta: Meta, backend
 
 async function runTrajectoryCase(name: string, caseDir: string, meta: Meta, backend: Backend): Promise<GoldenCheck[]> {
   const root = dirname(caseDir);
-  if (meta.optimizer !== 'AdamW') return [fail(name, 'trajectory', `optimizer '${meta.optimizer}' is not supported (AdamW is)`)];
+  if (meta.optimizer !== 'AdamW')
+    return [fail(name, 'trajectory', `optimizer '${meta.optimizer}' is not supported (AdamW is)`)];
   if (typeof meta.start_adapter !== 'string') return [fail(name, 'trajectory', 'meta.json names no start_adapter')];
   const adapterDir = join(root, meta.start_adapter);
   const inputsDir = dirname(adapterDir);
@@ -183,7 +205,9 @@ async function runTrajectoryCase(name: string, caseDir: string, meta: Meta, back
       });
       const v = await loss.item();
       loss.dispose();
-      checks.push(compare(name, `losses[${s}]`, Math.abs(v - refLosses[s]) / Math.abs(refLosses[s]), GOLDEN_TOLERANCES.loss));
+      checks.push(
+        compare(name, `losses[${s}]`, Math.abs(v - refLosses[s]) / Math.abs(refLosses[s]), GOLDEN_TOLERANCES.loss),
+      );
       opt.step();
       opt.zeroGrad();
     }
@@ -191,7 +215,10 @@ async function runTrajectoryCase(name: string, caseDir: string, meta: Meta, back
     for (const key of io.names().filter((n) => n.startsWith('param.'))) {
       const p = params[key.slice(6)];
       if (!p) checks.push(fail(name, key, 'no such adapter parameter'));
-      else checks.push(compare(name, key, relMaxError(await p.data(), (await io.read(key)).data), GOLDEN_TOLERANCES.param));
+      else
+        checks.push(
+          compare(name, key, relMaxError(await p.data(), (await io.read(key)).data), GOLDEN_TOLERANCES.param),
+        );
     }
     opt.dispose();
     for (const t of Object.values(inputs)) t.dispose();

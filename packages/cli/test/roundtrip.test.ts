@@ -46,7 +46,13 @@ describe('adapter round trip: PEFT files → load → save', () => {
     const meta = JSON.parse(await readFile(join(root, 'llama_lora_qv', 'meta.json'), 'utf8'));
     const model = await fromPretrained(join(root, 'base', 'llama'), { tokenizer: false });
     const { getPeftModel } = await import('@peftjs/registry');
-    const peft = getPeftModel(model, { peft_type: 'LORA', r: 8, lora_alpha: 16, target_modules: ['q_proj', 'v_proj'], task_type: 'CAUSAL_LM' });
+    const peft = getPeftModel(model, {
+      peft_type: 'LORA',
+      r: 8,
+      lora_alpha: 16,
+      target_modules: ['q_proj', 'v_proj'],
+      task_type: 'CAUSAL_LM',
+    });
     const line = peft.printTrainableParameters(() => {});
     expect(line).toBe(
       `trainable params: ${meta.trainable_params.toLocaleString('en-US')} || all params: ${meta.all_params.toLocaleString('en-US')} || trainable%: ${((100 * meta.trainable_params) / meta.all_params).toFixed(4)}`,

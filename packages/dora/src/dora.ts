@@ -40,7 +40,10 @@ export const doraVariant: LoraVariant = {
 
   init(layer, adapter) {
     if (layer.kind === 'embedding') {
-      throw new PeftConfigError('use_dora', 'DoRA on Embedding layers is not supported by @peftjs/dora yet (Linear and Conv1D are)');
+      throw new PeftConfigError(
+        'use_dora',
+        'DoRA on Embedding layers is not supported by @peftjs/dora yet (Linear and Conv1D are)',
+      );
     }
     layer.variantModules<DoraMagnitude>(MAGNITUDE).set(adapter, new DoraMagnitude(weightNorm(layer, adapter)));
   },
@@ -102,6 +105,9 @@ const layerIds = new WeakMap<LoraLayer, number>();
 let nextId = 0;
 function key(layer: LoraLayer, adapter: string): string {
   let id = layerIds.get(layer);
-  if (id === undefined) layerIds.set(layer, (id = nextId++));
+  if (id === undefined) {
+    id = nextId++;
+    layerIds.set(layer, id);
+  }
   return `${id}:${adapter}`;
 }

@@ -20,7 +20,10 @@ afterAll(async () => {
 });
 
 function pack(pkg: string, dest: string): string {
-  const out = execFileSync('pnpm', ['pack', '--pack-destination', dest], { cwd: join(PACKAGES, pkg), encoding: 'utf8' });
+  const out = execFileSync('pnpm', ['pack', '--pack-destination', dest], {
+    cwd: join(PACKAGES, pkg),
+    encoding: 'utf8',
+  });
   const tgz = out.trim().split('\n').pop()!.trim();
   return tgz.startsWith('/') ? tgz : join(dest, tgz);
 }
@@ -38,14 +41,22 @@ describe('installing @peftjs/lora alone', () => {
         private: true,
         type: 'module',
         // the app's own model code uses nn and tensor; the method comes from @peftjs/lora alone
-        dependencies: { '@peftjs/lora': `file:${tarballs.lora}`, '@peftjs/nn': `file:${tarballs.nn}`, '@peftjs/tensor': `file:${tarballs.tensor}` },
+        dependencies: {
+          '@peftjs/lora': `file:${tarballs.lora}`,
+          '@peftjs/nn': `file:${tarballs.nn}`,
+          '@peftjs/tensor': `file:${tarballs.tensor}`,
+        },
         overrides: Object.fromEntries(NEEDED.map((p) => [`@peftjs/${p}`, `file:${tarballs[p]}`])),
       }),
     );
-    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: project, stdio: 'pipe' });
+    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: project,
+      stdio: 'pipe',
+    });
     const installed = (await readdir(join(project, 'node_modules', '@peftjs'))).sort();
     expect(installed).toEqual(NEEDED);
-    for (const other of ['dora', 'models', 'cli', 'kernels-webgpu', 'ia3', 'prompt', 'trainer']) expect(installed).not.toContain(other);
+    for (const other of ['dora', 'models', 'cli', 'kernels-webgpu', 'ia3', 'prompt', 'trainer'])
+      expect(installed).not.toContain(other);
 
     await writeFile(
       join(project, 'main.mjs'),

@@ -17,9 +17,9 @@ import {
   isNumber,
   normalizeTunerFields,
   PeftModel,
+  registerAdapter,
   type TargetContext,
   type TunerConfig,
-  registerAdapter,
 } from '@peftjs/registry';
 import { add, crossEntropy, mul, noGrad, randn, sub, type Tensor, tensor, tidy, zeros } from '@peftjs/tensor';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
@@ -40,7 +40,7 @@ class ScaleLayer extends AdapterLayer {
   constructor(base: Linear, config: ScaleConfig, ctx: TargetContext) {
     super(base);
     this.registerModule('scale_vector', new ParameterDict());
-    this.addAdapter(ctx.adapterName, config, ctx);
+    this.addAdapter(ctx.adapterName, config);
   }
   addAdapter(name: string, config: unknown): void {
     const out = (this.baseLayer as unknown as Linear).outFeatures;
@@ -75,7 +75,12 @@ const scaleMethod: AdapterMethod<ScaleConfig> = {
     peft_type: 'SCALE',
     init_value: field(raw, 'init_value', 0, isNumber, 'a number'),
   }),
-  toJSON: (c) => ({ peft_type: 'SCALE', target_modules: c.target_modules, init_value: c.init_value, task_type: c.task_type ?? null }),
+  toJSON: (c) => ({
+    peft_type: 'SCALE',
+    target_modules: c.target_modules,
+    init_value: c.init_value,
+    task_type: c.task_type ?? null,
+  }),
   canAdapt: (m) => m instanceof Linear,
   createLayer: (m, c, ctx) => new ScaleLayer(m as Linear, c, ctx),
 };
@@ -107,11 +112,18 @@ describe('a third-party method plugs into the same API', () => {
 
     const model = new TinyClassifier();
     const peft = getPeftModel(model, config);
-    const trainable = peft.model.namedParameters().filter(([, t]) => t.requiresGrad).map(([n]) => n);
+    const trainable = peft.model
+      .namedParameters()
+      .filter(([, t]) => t.requiresGrad)
+      .map(([n]) => n);
     expect(trainable).toEqual(['hidden.scale_vector.default']);
 
     const x = randn([16, 4]);
-    const y = tensor(Array.from({ length: 16 }, (_, i) => i % 3), [16], { dtype: 'i32' });
+    const y = tensor(
+      Array.from({ length: 16 }, (_, i) => i % 3),
+      [16],
+      { dtype: 'i32' },
+    );
     const losses: number[] = [];
     for (let step = 0; step < 30; step++) {
       const loss = tidy(() => {

@@ -40,7 +40,22 @@ export interface LoraConfig extends TunerConfig {
 }
 
 /** LoraConfig with every field filled. */
-export type ResolvedLoraConfig = Required<Pick<LoraConfig, 'r' | 'lora_alpha' | 'lora_dropout' | 'fan_in_fan_out' | 'bias' | 'use_rslora' | 'init_lora_weights' | 'rank_pattern' | 'alpha_pattern' | 'use_dora' | 'lora_bias'>> &
+export type ResolvedLoraConfig = Required<
+  Pick<
+    LoraConfig,
+    | 'r'
+    | 'lora_alpha'
+    | 'lora_dropout'
+    | 'fan_in_fan_out'
+    | 'bias'
+    | 'use_rslora'
+    | 'init_lora_weights'
+    | 'rank_pattern'
+    | 'alpha_pattern'
+    | 'use_dora'
+    | 'lora_bias'
+  >
+> &
   LoraConfig;
 
 /** Fields LoRA does not implement: refused when set to anything but their default. */
@@ -64,7 +79,8 @@ const UNSUPPORTED: Record<string, unknown> = {
 
 /** Validate a raw LoRA config (from JSON or the user) as PEFT does, and fill defaults. */
 export function normalizeLoraConfig(raw: Record<string, unknown>): ResolvedLoraConfig {
-  if (raw.peft_type !== 'LORA') throw new PeftConfigError('peft_type', `expected "LORA", got ${JSON.stringify(raw.peft_type)}`);
+  if (raw.peft_type !== 'LORA')
+    throw new PeftConfigError('peft_type', `expected "LORA", got ${JSON.stringify(raw.peft_type)}`);
   for (const [k, def] of Object.entries(UNSUPPORTED)) {
     const v = raw[k];
     if (v !== undefined && v !== null && JSON.stringify(v) !== JSON.stringify(def)) {
@@ -74,16 +90,31 @@ export function normalizeLoraConfig(raw: Record<string, unknown>): ResolvedLoraC
   const base = normalizeTunerFields(raw);
   const init = raw.init_lora_weights ?? true;
   if (!(init === true || init === false || init === 'gaussian')) {
-    throw new PeftConfigError('init_lora_weights', `${JSON.stringify(init)} is not supported (use true, false or "gaussian")`);
+    throw new PeftConfigError(
+      'init_lora_weights',
+      `${JSON.stringify(init)} is not supported (use true, false or "gaussian")`,
+    );
   }
   const cfg: ResolvedLoraConfig = {
     ...base,
     peft_type: 'LORA',
     r: field(raw, 'r', 8, isPositiveInt, 'a positive integer'),
     lora_alpha: field(raw, 'lora_alpha', 8, isNumber, 'a number'),
-    lora_dropout: field(raw, 'lora_dropout', 0, (v) => isNumber(v) && (v as number) >= 0 && (v as number) < 1, 'a number in [0, 1)'),
+    lora_dropout: field(
+      raw,
+      'lora_dropout',
+      0,
+      (v) => isNumber(v) && (v as number) >= 0 && (v as number) < 1,
+      'a number in [0, 1)',
+    ),
     fan_in_fan_out: field(raw, 'fan_in_fan_out', false, isBool, 'a boolean'),
-    bias: field(raw, 'bias', 'none', (v) => v === 'none' || v === 'all' || v === 'lora_only', '"none", "all" or "lora_only"'),
+    bias: field(
+      raw,
+      'bias',
+      'none',
+      (v) => v === 'none' || v === 'all' || v === 'lora_only',
+      '"none", "all" or "lora_only"',
+    ),
     use_rslora: field(raw, 'use_rslora', false, isBool, 'a boolean'),
     init_lora_weights: init,
     rank_pattern: field(raw, 'rank_pattern', {}, isNumberRecord, 'an object of module patterns to ranks'),
@@ -92,7 +123,8 @@ export function normalizeLoraConfig(raw: Record<string, unknown>): ResolvedLoraC
     lora_bias: field(raw, 'lora_bias', false, isBool, 'a boolean'),
   };
   for (const [k, v] of Object.entries(cfg.rank_pattern)) {
-    if (!isPositiveInt(v)) throw new PeftConfigError('rank_pattern', `rank for '${k}' must be a positive integer, got ${v}`);
+    if (!isPositiveInt(v))
+      throw new PeftConfigError('rank_pattern', `rank for '${k}' must be a positive integer, got ${v}`);
   }
   // PEFT's LoraConfig.__post_init__ checks:
   if (cfg.use_dora && cfg.lora_bias) throw new PeftConfigError('lora_bias', 'cannot be combined with use_dora');

@@ -1,4 +1,14 @@
-import { Conv1D, Dropout, Embedding, Identity, type LayerModule, Linear, type Module, ModuleDict, ParameterDict } from '@peftjs/nn';
+import {
+  Conv1D,
+  Dropout,
+  Embedding,
+  Identity,
+  type LayerModule,
+  Linear,
+  type Module,
+  ModuleDict,
+  ParameterDict,
+} from '@peftjs/nn';
 import { AdapterLayer, type AdapterSlot, PeftConfigError, type TargetContext } from '@peftjs/registry';
 import {
   add,
@@ -47,7 +57,11 @@ export class LoraLayer extends AdapterLayer {
   constructor(base: Module, config: ResolvedLoraConfig, ctx: TargetContext) {
     super(base);
     const kind = loraTargetKind(base);
-    if (!kind) throw new PeftConfigError('target_modules', `'${ctx.path}' is a ${base.typeName}; LoRA adapts Linear, Conv1D and Embedding`);
+    if (!kind)
+      throw new PeftConfigError(
+        'target_modules',
+        `'${ctx.path}' is a ${base.typeName}; LoRA adapts Linear, Conv1D and Embedding`,
+      );
     this.kind = kind;
     if (base instanceof Embedding) {
       this.inFeatures = base.numEmbeddings;
@@ -102,7 +116,8 @@ export class LoraLayer extends AdapterLayer {
   }
   /** B(A(x)) without scaling, for the input as given (no dropout applied here). */
   loraProduct(adapter: string, x: Tensor): Tensor {
-    if (this.kind === 'embedding') return matmul(embedding(transpose(this.loraA(adapter)), x), this.loraB(adapter), { transB: true });
+    if (this.kind === 'embedding')
+      return matmul(embedding(transpose(this.loraA(adapter)), x), this.loraB(adapter), { transB: true });
     const a = this.child<ModuleDict<Linear>>('lora_A').get(adapter);
     const b = this.child<ModuleDict<Linear>>('lora_B').get(adapter);
     return b.forward(a.forward(x));
@@ -154,7 +169,8 @@ export class LoraLayer extends AdapterLayer {
   }
 
   addAdapter(name: string, rawConfig: unknown, ctx: TargetContext): void {
-    if (this.adapterNames.includes(name)) throw new PeftConfigError('adapter_name', `'${name}' already exists on ${ctx.path}`);
+    if (this.adapterNames.includes(name))
+      throw new PeftConfigError('adapter_name', `'${name}' already exists on ${ctx.path}`);
     const config = rawConfig as ResolvedLoraConfig;
     const r = patternValue(config.rank_pattern, ctx.path) ?? config.r;
     const alpha = patternValue(config.alpha_pattern, ctx.path) ?? config.lora_alpha;
@@ -242,7 +258,9 @@ export class LoraLayer extends AdapterLayer {
       let result = this.baseLayer.forward(x);
       for (const a of adapters) {
         const variant = this.variantOf.get(a);
-        result = variant ? variant.forward(this, a, x, result) : add(result, mul(this.loraProduct(a, this.dropout(a, x)), this.scaling(a)));
+        result = variant
+          ? variant.forward(this, a, x, result)
+          : add(result, mul(this.loraProduct(a, this.dropout(a, x)), this.scaling(a)));
       }
       return result;
     });

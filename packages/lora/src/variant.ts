@@ -31,11 +31,13 @@ const VARIANT_FLAGS: [flag: keyof ResolvedLoraConfig, pkg: string][] = [['use_do
 
 const KEY = Symbol.for('@peftjs/lora/variants');
 const g = globalThis as unknown as Record<symbol, LoraVariant[] | undefined>;
-const variants: LoraVariant[] = g[KEY] ?? (g[KEY] = []);
+g[KEY] ??= [];
+const variants: LoraVariant[] = g[KEY];
 
 /** Register a LoRA variant (done by the variant's package on import). */
 export function registerLoraVariant(variant: LoraVariant): void {
-  if (variants.some((v) => v.name === variant.name)) throw new PeftError(`a LoRA variant named '${variant.name}' is already registered`);
+  if (variants.some((v) => v.name === variant.name))
+    throw new PeftError(`a LoRA variant named '${variant.name}' is already registered`);
   variants.push(variant);
 }
 
@@ -44,7 +46,8 @@ export function variantFor(config: ResolvedLoraConfig): LoraVariant | null {
   const v = variants.find((x) => x.applies(config));
   if (v) return v;
   for (const [flag, pkg] of VARIANT_FLAGS) {
-    if (config[flag]) throw new PeftError(`${String(flag)}=true needs the ${pkg} package: install it and \`import '${pkg}'\``);
+    if (config[flag])
+      throw new PeftError(`${String(flag)}=true needs the ${pkg} package: install it and \`import '${pkg}'\``);
   }
   return null;
 }

@@ -55,7 +55,8 @@ export interface AdapterMethod<C extends PeftConfigBase = PeftConfigBase> {
 
 const REGISTRY_KEY = Symbol.for('@peftjs/registry/methods');
 const g = globalThis as unknown as Record<symbol, Map<string, AdapterMethod> | undefined>;
-const methods: Map<string, AdapterMethod> = g[REGISTRY_KEY] ?? (g[REGISTRY_KEY] = new Map());
+g[REGISTRY_KEY] ??= new Map();
+const methods: Map<string, AdapterMethod> = g[REGISTRY_KEY];
 
 /** Register a method. Registering a name or peft_type twice, or an incomplete method, is an error. */
 export function registerAdapter<C extends PeftConfigBase>(method: AdapterMethod<C>): void {
@@ -66,7 +67,8 @@ export function registerAdapter<C extends PeftConfigBase>(method: AdapterMethod<
   if (!/^[a-z][a-z0-9_-]*$/.test(method.name)) {
     throw new PeftError(`registerAdapter: invalid method name '${method.name}' (lowercase letters, digits, - and _)`);
   }
-  if (methods.has(method.name)) throw new PeftError(`registerAdapter: a method named '${method.name}' is already registered`);
+  if (methods.has(method.name))
+    throw new PeftError(`registerAdapter: a method named '${method.name}' is already registered`);
   for (const m of methods.values()) {
     if (m.peftType === method.peftType) {
       throw new PeftError(`registerAdapter: peft_type '${method.peftType}' is already registered by '${m.name}'`);
@@ -83,7 +85,10 @@ export function unregisterAdapter(name: string): boolean {
 /** The method registered under `name`. */
 export function getAdapterMethod(name: string): AdapterMethod {
   const m = methods.get(name);
-  if (!m) throw new PeftError(`no adapter method '${name}' is registered (registered: ${listAdapterMethods().join(', ') || 'none'}); import its package, e.g. '@peftjs/${name}'`);
+  if (!m)
+    throw new PeftError(
+      `no adapter method '${name}' is registered (registered: ${listAdapterMethods().join(', ') || 'none'}); import its package, e.g. '@peftjs/${name}'`,
+    );
   return m;
 }
 

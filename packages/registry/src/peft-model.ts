@@ -81,7 +81,8 @@ export class PeftModel<M extends Module = Module> extends Module {
 
   /** @internal */
   static create<M extends Module>(model: M, config: PeftConfigBase, adapterName: string): PeftModel<M> {
-    if (model instanceof PeftModel) throw new PeftError('getPeftModel: the model is already a PeftModel; use addAdapter()');
+    if (model instanceof PeftModel)
+      throw new PeftError('getPeftModel: the model is already a PeftModel; use addAdapter()');
     const peft = new PeftModel(model, adapterName);
     peft.addAdapter(adapterName, config);
     peft.setAdapter(adapterName);
@@ -108,7 +109,8 @@ export class PeftModel<M extends Module = Module> extends Module {
   }
 
   private assertLoaded(): void {
-    if (this.unloaded) throw new PeftError('this PeftModel was unloaded (mergeAndUnload / unload); use the returned model');
+    if (this.unloaded)
+      throw new PeftError('this PeftModel was unloaded (mergeAndUnload / unload); use the returned model');
   }
 
   /** Every adapter layer of the model, by path relative to the wrapped model. */
@@ -128,7 +130,8 @@ export class PeftModel<M extends Module = Module> extends Module {
    */
   addAdapter(name: string, rawConfig: AnyAdapterConfig | PeftConfigBase | Record<string, unknown>): void {
     this.assertLoaded();
-    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new PeftError(`invalid adapter name '${name}' (letters, digits, - and _)`);
+    if (!/^[A-Za-z0-9_-]+$/.test(name))
+      throw new PeftError(`invalid adapter name '${name}' (letters, digits, - and _)`);
     if (this.adapters.has(name)) throw new PeftError(`an adapter named '${name}' already exists`);
     const raw = { ...(rawConfig as Record<string, unknown>) };
     if (typeof raw.peft_type !== 'string') throw new PeftConfigError('peft_type', 'is required (e.g. "LORA")');
@@ -137,7 +140,9 @@ export class PeftModel<M extends Module = Module> extends Module {
     if (this.adapters.size > 0) {
       const first = [...this.adapters.values()][0];
       if (first.method !== method) {
-        throw new PeftError(`adapter '${name}' is ${method.peftType} but this model holds ${first.method.peftType} adapters; mixing methods is not supported`);
+        throw new PeftError(
+          `adapter '${name}' is ${method.peftType} but this model holds ${first.method.peftType} adapters; mixing methods is not supported`,
+        );
       }
     }
     const model = this.model;
@@ -221,7 +226,9 @@ export class PeftModel<M extends Module = Module> extends Module {
     const layers = [...this.adapterLayers().map(([, l]) => l), ...this.wrappers().map(([, w]) => w)];
     const prev = layers.map((l) => l.disabled);
     for (const l of layers) l.disabled = true;
-    const restore = () => layers.forEach((l, i) => (l.disabled = prev[i]));
+    const restore = () => {
+      for (const [i, l] of layers.entries()) l.disabled = prev[i];
+    };
     let out: T;
     try {
       out = fn();
@@ -247,7 +254,8 @@ export class PeftModel<M extends Module = Module> extends Module {
     for (const slot of this.adapterSlots(this.active).values()) slot.owner.param(slot.param).requiresGrad = true;
     const bias = (active.config as { bias?: string }).bias;
     if (bias === 'all') {
-      for (const [, m] of model.namedModules()) if (m.hasParameter('bias') && m.optionalParam('bias')) m.param('bias').requiresGrad = true;
+      for (const [, m] of model.namedModules())
+        if (m.hasParameter('bias') && m.optionalParam('bias')) m.param('bias').requiresGrad = true;
     } else if (bias && bias !== 'none') {
       for (const [, layer] of this.adapterLayers()) {
         const b = layer.baseLayer.hasParameter('bias') ? layer.baseLayer.optionalParam('bias') : null;
@@ -304,7 +312,11 @@ export class PeftModel<M extends Module = Module> extends Module {
    * Load saved adapter tensors (keys as in adapter_model.safetensors) into adapter `name`. Unexpected keys and
    * shape mismatches are errors; missing keys are errors unless `strict` is false. Nothing is changed on error.
    */
-  loadAdapterState(tensors: Record<string, Tensor>, name = this.active, opts: { strict?: boolean } = {}): { missingKeys: string[] } {
+  loadAdapterState(
+    tensors: Record<string, Tensor>,
+    name = this.active,
+    opts: { strict?: boolean } = {},
+  ): { missingKeys: string[] } {
     const slots = this.adapterSlots(name);
     const unexpected = Object.keys(tensors).filter((k) => !slots.has(k));
     if (unexpected.length) {
@@ -314,13 +326,17 @@ export class PeftModel<M extends Module = Module> extends Module {
     }
     const missing = [...slots.keys()].filter((k) => !(k in tensors));
     if (missing.length && (opts.strict ?? true)) {
-      throw new PeftError(`adapter weights lack keys: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` … (${missing.length})` : ''}`);
+      throw new PeftError(
+        `adapter weights lack keys: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` … (${missing.length})` : ''}`,
+      );
     }
     for (const [k, t] of Object.entries(tensors)) {
       const s = slots.get(k)!;
       const cur = s.owner.param(s.param);
       if (cur.shape.length !== t.shape.length || cur.shape.some((d, i) => d !== t.shape[i])) {
-        throw new PeftError(`adapter weight '${k}' has shape [${t.shape.join(', ')}], the model expects [${cur.shape.join(', ')}]`);
+        throw new PeftError(
+          `adapter weight '${k}' has shape [${t.shape.join(', ')}], the model expects [${cur.shape.join(', ')}]`,
+        );
       }
     }
     for (const [k, t] of Object.entries(tensors)) {
@@ -387,7 +403,11 @@ export class PeftModel<M extends Module = Module> extends Module {
   }
 
   /** Load the adapter saved in `dir` (PEFT layout) onto `model`. */
-  static async fromPretrained<M extends Module>(model: M, dir: string, opts: FromPretrainedOptions = {}): Promise<PeftModel<M>> {
+  static async fromPretrained<M extends Module>(
+    model: M,
+    dir: string,
+    opts: FromPretrainedOptions = {},
+  ): Promise<PeftModel<M>> {
     const files = await readAdapterDir(dir);
     const name = opts.adapterName ?? 'default';
     const peft = new PeftModel(model, name);
@@ -497,7 +517,9 @@ async function readAdapterDir(dir: string): Promise<AdapterFiles> {
     const { readdir } = await import('node:fs/promises');
     const files = await readdir(dir).catch(() => [] as string[]);
     if (files.includes('adapter_model.bin')) {
-      throw new PeftError(`'${dir}' holds adapter_model.bin (a pickle file), which is never loaded: re-save it with safe_serialization=True`);
+      throw new PeftError(
+        `'${dir}' holds adapter_model.bin (a pickle file), which is never loaded: re-save it with safe_serialization=True`,
+      );
     }
     throw new PeftError(`no adapter_model.safetensors in '${dir}'`);
   }
@@ -505,5 +527,9 @@ async function readAdapterDir(dir: string): Promise<AdapterFiles> {
 }
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }

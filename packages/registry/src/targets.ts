@@ -7,10 +7,17 @@ import { AdapterLayer, ModulesToSaveWrapper } from './layer.js';
  * PEFT's module matching (`check_target_module_exists`): a list matches on dot-boundary suffixes, a string is a
  * regex that must match the whole name, `"all-linear"` selects every Linear / Conv1D but the output head.
  */
-export function matchesTarget(config: TunerConfig, key: string, module: Module, outputHeads: readonly string[]): boolean {
+export function matchesTarget(
+  config: TunerConfig,
+  key: string,
+  module: Module,
+  outputHeads: readonly string[],
+): boolean {
   const exclude = config.exclude_modules;
   if (exclude) {
-    if (typeof exclude === 'string' ? fullMatch(exclude, key) : exclude.some((e) => key === e || key.endsWith(`.${e}`))) {
+    if (
+      typeof exclude === 'string' ? fullMatch(exclude, key) : exclude.some((e) => key === e || key.endsWith(`.${e}`))
+    ) {
       return false;
     }
   }
@@ -37,7 +44,8 @@ export function matchesTarget(config: TunerConfig, key: string, module: Module, 
 
 /** The layer index PEFT reads from the first numbered path segment (after `layers_pattern` if given). */
 export function layerIndex(key: string, pattern: string[] | string | null | undefined): number | null {
-  const patterns = pattern === null || pattern === undefined ? [null] : typeof pattern === 'string' ? [pattern] : pattern;
+  const patterns =
+    pattern === null || pattern === undefined ? [null] : typeof pattern === 'string' ? [pattern] : pattern;
   for (const p of patterns) {
     const re = p === null ? /^.*?\.[^.]*\.(\d+)\./ : new RegExp(`^.*?\\.${p}\\.(\\d+)\\.`);
     const m = re.exec(key);

@@ -27,7 +27,8 @@ export interface GradNode {
 
 const ENGINE_GRADS = Symbol.for('@peftjs/tensor/gradients');
 const g = globalThis as unknown as Record<symbol, Map<string, GradFn<unknown>> | undefined>;
-const gradientRegistry: Map<string, GradFn<unknown>> = g[ENGINE_GRADS] ?? (g[ENGINE_GRADS] = new Map());
+g[ENGINE_GRADS] ??= new Map();
+const gradientRegistry: Map<string, GradFn<unknown>> = g[ENGINE_GRADS];
 
 /** Register the gradient of op `name` (one per op, TF.js-style). */
 export function registerGradient<A>(name: string, fn: GradFn<A>): void {

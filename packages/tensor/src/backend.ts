@@ -49,7 +49,8 @@ export function registerKernel<K extends KernelName, B extends Backend = Backend
   impl: KernelImpl<K, B>,
 ): void {
   const k = key(backendName, name);
-  if (kernelRegistry.has(k)) throw new BackendError(`kernel '${name}' is already registered for backend '${backendName}'`);
+  if (kernelRegistry.has(k))
+    throw new BackendError(`kernel '${name}' is already registered for backend '${backendName}'`);
   kernelRegistry.set(k, impl as unknown as KernelImpl<KernelName>);
 }
 

@@ -45,7 +45,10 @@ class Engine {
 
   countBuffer(backend: string, bytes: number, sign: 1 | -1): void {
     let e = this.buffers.get(backend);
-    if (!e) this.buffers.set(backend, (e = { buffers: 0, bytes: 0 }));
+    if (!e) {
+      e = { buffers: 0, bytes: 0 };
+      this.buffers.set(backend, e);
+    }
     e.buffers += sign;
     e.bytes += sign * bytes;
   }
@@ -53,7 +56,8 @@ class Engine {
 
 const ENGINE_KEY = Symbol.for('@peftjs/tensor/engine');
 const g = globalThis as unknown as Record<symbol, Engine | undefined>;
-export const engine: Engine = g[ENGINE_KEY] ?? (g[ENGINE_KEY] = new Engine());
+g[ENGINE_KEY] ??= new Engine();
+export const engine: Engine = g[ENGINE_KEY];
 
 /**
  * Make a backend available under `name`. The factory runs on first use (`setBackend` or `ready`).
@@ -77,7 +81,9 @@ export async function initBackend(name: string): Promise<Backend> {
   if (existing) return existing;
   const entry = engine.factories.get(name);
   if (!entry) {
-    throw new BackendError(`unknown backend '${name}' (registered: ${[...engine.factories.keys()].join(', ') || 'none'})`);
+    throw new BackendError(
+      `unknown backend '${name}' (registered: ${[...engine.factories.keys()].join(', ') || 'none'})`,
+    );
   }
   const b = await entry.factory();
   const missing = missingKernels(b.name);
@@ -90,7 +96,10 @@ export async function initBackend(name: string): Promise<Backend> {
 export function getBackend(): Backend {
   if (engine.active) return engine.active;
   const cpu = engine.instances.get('cpu');
-  if (cpu) return (engine.active = cpu);
+  if (cpu) {
+    engine.active = cpu;
+    return cpu;
+  }
   throw new BackendError("no active backend: call `await setBackend('cpu')` (or 'webgpu') first");
 }
 

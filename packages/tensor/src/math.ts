@@ -47,7 +47,8 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 export const gelu = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
-export const geluGrad = (x: number): number => 0.5 * (1 + erf(x / Math.SQRT2)) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
+export const geluGrad = (x: number): number =>
+  0.5 * (1 + erf(x / Math.SQRT2)) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
 export const geluTanh = (x: number): number => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
 export const geluTanhGrad = (x: number): number => {
   const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));

@@ -126,7 +126,8 @@ export function randint(low: number, high: number, shape: Shape, opts: RandomOpt
  * fan_in is shape[1] × the receptive field (shape[2:]).
  */
 export function kaimingUniform(shape: Shape, opts: RandomOptions & { a?: number; fanIn?: number } = {}): Tensor {
-  if (shape.length < 2 && opts.fanIn === undefined) throw new ShapeError('kaimingUniform', 'needs rank >= 2 or fanIn', [shape]);
+  if (shape.length < 2 && opts.fanIn === undefined)
+    throw new ShapeError('kaimingUniform', 'needs rank >= 2 or fanIn', [shape]);
   const a = opts.a ?? Math.sqrt(5);
   const fanIn = opts.fanIn ?? shape[1] * sizeOf(shape.slice(2));
   const gain = Math.sqrt(2 / (1 + a * a));

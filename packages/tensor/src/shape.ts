@@ -58,7 +58,8 @@ export function broadcastStrides(inShape: Shape, outShape: Shape): number[] {
 /** Normalise a possibly negative axis. */
 export function normAxis(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new ShapeError(op, `axis ${axis} out of range for rank ${rank}`);
+  if (!Number.isInteger(a) || a < 0 || a >= rank)
+    throw new ShapeError(op, `axis ${axis} out of range for rank ${rank}`);
   return a;
 }
 

@@ -34,7 +34,6 @@ export class Storage {
 
 export type NestedArray = number | NestedArray[];
 
-
 /**
  * An n-dimensional array on a backend. Tensors are immutable values; ops return new tensors. GPU memory is freed
  * explicitly: call `dispose()`, use `using`, or create tensors inside {@link tidy}.
@@ -126,7 +125,8 @@ export class Tensor {
   /** @internal Tie `t`'s lifetime to this tensor: it leaves every scope and is disposed with this tensor. */
   adopt(t: Tensor): void {
     for (const s of engine.scopes) s.delete(t);
-    (this.owned ??= []).push(t);
+    this.owned ??= [];
+    this.owned.push(t);
   }
   [Symbol.dispose](): void {
     this.dispose();
@@ -151,7 +151,8 @@ export class Tensor {
   }
   /** The single value of a one-element tensor. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw new BackendError(`item() needs a tensor with one element, got shape [${this.shape.join(', ')}]`);
+    if (this.size !== 1)
+      throw new BackendError(`item() needs a tensor with one element, got shape [${this.shape.join(', ')}]`);
     return (await this.data())[0];
   }
 
@@ -174,35 +175,93 @@ export class Tensor {
   }
 
   // Chainable forms of the ops (see the functions in ops/ for documentation).
-  add(b: Tensor | number): Tensor { return ops.add(this, b); }
-  sub(b: Tensor | number): Tensor { return ops.sub(this, b); }
-  mul(b: Tensor | number): Tensor { return ops.mul(this, b); }
-  div(b: Tensor | number): Tensor { return ops.div(this, b); }
-  pow(b: Tensor | number): Tensor { return ops.pow(this, b); }
-  neg(): Tensor { return ops.neg(this); }
-  exp(): Tensor { return ops.exp(this); }
-  log(): Tensor { return ops.log(this); }
-  sqrt(): Tensor { return ops.sqrt(this); }
-  rsqrt(): Tensor { return ops.rsqrt(this); }
-  abs(): Tensor { return ops.abs(this); }
-  square(): Tensor { return ops.square(this); }
-  tanh(): Tensor { return ops.tanh(this); }
-  sigmoid(): Tensor { return ops.sigmoid(this); }
-  relu(): Tensor { return ops.relu(this); }
-  silu(): Tensor { return ops.silu(this); }
-  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return ops.gelu(this, approximate); }
-  matmul(b: Tensor, opts?: ops.MatmulOptions): Tensor { return ops.matmul(this, b, opts); }
-  reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
-  transpose(dim0 = -2, dim1 = -1): Tensor { return ops.transpose(this, dim0, dim1); }
-  permute(perm: readonly number[]): Tensor { return ops.permute(this, perm); }
-  expand(shape: readonly number[]): Tensor { return ops.expand(this, shape); }
-  slice(begin: readonly number[], size?: readonly number[]): Tensor { return ops.slice(this, begin, size); }
-  sum(axes?: number | readonly number[], keepdim = false): Tensor { return ops.sum(this, axes, keepdim); }
-  mean(axes?: number | readonly number[], keepdim = false): Tensor { return ops.mean(this, axes, keepdim); }
-  max(axes?: number | readonly number[], keepdim = false): Tensor { return ops.max(this, axes, keepdim); }
-  softmax(): Tensor { return ops.softmax(this); }
-  logSoftmax(): Tensor { return ops.logSoftmax(this); }
-  cast(dtype: DType): Tensor { return ops.cast(this, dtype); }
+  add(b: Tensor | number): Tensor {
+    return ops.add(this, b);
+  }
+  sub(b: Tensor | number): Tensor {
+    return ops.sub(this, b);
+  }
+  mul(b: Tensor | number): Tensor {
+    return ops.mul(this, b);
+  }
+  div(b: Tensor | number): Tensor {
+    return ops.div(this, b);
+  }
+  pow(b: Tensor | number): Tensor {
+    return ops.pow(this, b);
+  }
+  neg(): Tensor {
+    return ops.neg(this);
+  }
+  exp(): Tensor {
+    return ops.exp(this);
+  }
+  log(): Tensor {
+    return ops.log(this);
+  }
+  sqrt(): Tensor {
+    return ops.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return ops.rsqrt(this);
+  }
+  abs(): Tensor {
+    return ops.abs(this);
+  }
+  square(): Tensor {
+    return ops.square(this);
+  }
+  tanh(): Tensor {
+    return ops.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ops.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ops.relu(this);
+  }
+  silu(): Tensor {
+    return ops.silu(this);
+  }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
+    return ops.gelu(this, approximate);
+  }
+  matmul(b: Tensor, opts?: ops.MatmulOptions): Tensor {
+    return ops.matmul(this, b, opts);
+  }
+  reshape(shape: readonly number[]): Tensor {
+    return ops.reshape(this, shape);
+  }
+  transpose(dim0 = -2, dim1 = -1): Tensor {
+    return ops.transpose(this, dim0, dim1);
+  }
+  permute(perm: readonly number[]): Tensor {
+    return ops.permute(this, perm);
+  }
+  expand(shape: readonly number[]): Tensor {
+    return ops.expand(this, shape);
+  }
+  slice(begin: readonly number[], size?: readonly number[]): Tensor {
+    return ops.slice(this, begin, size);
+  }
+  sum(axes?: number | readonly number[], keepdim = false): Tensor {
+    return ops.sum(this, axes, keepdim);
+  }
+  mean(axes?: number | readonly number[], keepdim = false): Tensor {
+    return ops.mean(this, axes, keepdim);
+  }
+  max(axes?: number | readonly number[], keepdim = false): Tensor {
+    return ops.max(this, axes, keepdim);
+  }
+  softmax(): Tensor {
+    return ops.softmax(this);
+  }
+  logSoftmax(): Tensor {
+    return ops.logSoftmax(this);
+  }
+  cast(dtype: DType): Tensor {
+    return ops.cast(this, dtype);
+  }
 }
 
 function nest(values: TypedArray, shape: Shape): NestedArray {
@@ -220,4 +279,3 @@ function nest(values: TypedArray, shape: Shape): NestedArray {
   };
   return build(0, 0);
 }
-

@@ -15,7 +15,17 @@ import {
   tidy,
   uniform,
 } from '../src/index.js';
-import { Scalar, flat, linearT, logSoftmaxRow, mat, matmul, softmaxRow, sumAll, transpose } from './helpers/scalar-autograd.js';
+import {
+  Scalar,
+  flat,
+  linearT,
+  logSoftmaxRow,
+  mat,
+  matmul,
+  softmaxRow,
+  sumAll,
+  transpose,
+} from './helpers/scalar-autograd.js';
 
 /** Plain SGD written in the test: p ← p − lr·grad (in place by replacement). */
 function sgdStep(params: Tensor[], lr: number): Tensor[] {
@@ -137,7 +147,9 @@ describe('training from the ops (CPU, float32) against a float64 scalar-autograd
       const loss = sumAll(flat(out).map((o, i) => o.sub(ts[i]).mul(o.sub(ts[i])))).div(T * D);
       loss.backward();
       refLosses.push(loss.value);
-      ref = [wq, wk, wv, wo].map((w) => Float64Array.from(flat(w), (p) => p.value - lr * p.grad)) as unknown as typeof ref;
+      ref = [wq, wk, wv, wo].map((w) =>
+        Float64Array.from(flat(w), (p) => p.value - lr * p.grad),
+      ) as unknown as typeof ref;
     }
     relClose(ours, refLosses, 1e-5);
     expect(ours[steps - 1]).toBeLessThan(ours[0]);

@@ -16,7 +16,12 @@ export interface CreateOptions {
   requiresGrad?: boolean;
 }
 
-function flatten(values: NestedArray | boolean | readonly unknown[], shape: number[], out: (number | boolean)[], depth = 0): void {
+function flatten(
+  values: NestedArray | boolean | readonly unknown[],
+  shape: number[],
+  out: (number | boolean)[],
+  depth = 0,
+): void {
   if (Array.isArray(values)) {
     if (shape.length === depth) shape.push(values.length);
     else if (shape[depth] !== values.length) throw new ShapeError('tensor', 'ragged nested array');
@@ -57,7 +62,8 @@ export function tensor(
   }
   const dtype: DType =
     opts.dtype ?? (values instanceof Int32Array ? 'i32' : values instanceof Uint8Array ? 'bool' : 'f32');
-  if (dtype !== 'f32' && dtype !== 'i32' && dtype !== 'bool') throw new DTypeError('tensor', `unsupported dtype '${dtype}'`);
+  if (dtype !== 'f32' && dtype !== 'i32' && dtype !== 'bool')
+    throw new DTypeError('tensor', `unsupported dtype '${dtype}'`);
   const t = Tensor.fromValues(opts.backend ?? getBackend(), toTyped(dtype, flat), finalShape, dtype);
   t.requiresGrad = opts.requiresGrad ?? false;
   return t;

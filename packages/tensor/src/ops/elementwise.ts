@@ -40,9 +40,11 @@ export const sign = (x: Tensor): Tensor => unary('sign', x);
 export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor =>
   unary(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
 
-const fusedGrad = (op: UnaryGradOp) => (dy: Tensor, { inputs }: { inputs: readonly Tensor[] }) => [
-  () => kernel(`${op}Grad`, 'unaryGrad', [inputs[0], dy], { op }),
-];
+const fusedGrad =
+  (op: UnaryGradOp) =>
+  (dy: Tensor, { inputs }: { inputs: readonly Tensor[] }) => [
+    () => kernel(`${op}Grad`, 'unaryGrad', [inputs[0], dy], { op }),
+  ];
 for (const op of ['tanh', 'sigmoid', 'relu', 'gelu', 'geluTanh', 'silu'] as const) registerGradient(op, fusedGrad(op));
 registerGradient('neg', (dy) => [() => neg(dy)]);
 registerGradient('exp', (dy, { output }) => [() => mul(dy, output)]);
@@ -93,9 +95,18 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
   return r;
 }
 
-registerGradient('add', (dy, { inputs: [a, b] }) => [() => unbroadcast(dy.detach(), a.shape), () => unbroadcast(dy.detach(), b.shape)]);
-registerGradient('sub', (dy, { inputs: [a, b] }) => [() => unbroadcast(dy.detach(), a.shape), () => unbroadcast(neg(dy), b.shape)]);
-registerGradient('mul', (dy, { inputs: [a, b] }) => [() => unbroadcast(mul(dy, b), a.shape), () => unbroadcast(mul(dy, a), b.shape)]);
+registerGradient('add', (dy, { inputs: [a, b] }) => [
+  () => unbroadcast(dy.detach(), a.shape),
+  () => unbroadcast(dy.detach(), b.shape),
+]);
+registerGradient('sub', (dy, { inputs: [a, b] }) => [
+  () => unbroadcast(dy.detach(), a.shape),
+  () => unbroadcast(neg(dy), b.shape),
+]);
+registerGradient('mul', (dy, { inputs: [a, b] }) => [
+  () => unbroadcast(mul(dy, b), a.shape),
+  () => unbroadcast(mul(dy, a), b.shape),
+]);
 registerGradient('div', (dy, { inputs: [a, b] }) => [
   () => unbroadcast(div(dy, b), a.shape),
   () => unbroadcast(neg(div(mul(dy, a), square(b))), b.shape),
@@ -110,10 +121,13 @@ registerGradient('pow', (dy, { inputs: [a, b], output }) => [
   },
 ]);
 // Ties send half of the gradient to each side, as torch.maximum / torch.minimum do.
-const tieSplit = (op: 'maximum' | 'minimum') => (dy: Tensor, { inputs: [a, b] }: { inputs: readonly Tensor[] }) => {
-  const wins = () => add(cast(compare(op === 'maximum' ? 'gt' : 'lt', a, b), 'f32'), mul(cast(compare('eq', a, b), 'f32'), 0.5));
-  return [() => unbroadcast(mul(dy, wins()), a.shape), () => unbroadcast(mul(dy, sub(1, wins())), b.shape)];
-};
+const tieSplit =
+  (op: 'maximum' | 'minimum') =>
+  (dy: Tensor, { inputs: [a, b] }: { inputs: readonly Tensor[] }) => {
+    const wins = () =>
+      add(cast(compare(op === 'maximum' ? 'gt' : 'lt', a, b), 'f32'), mul(cast(compare('eq', a, b), 'f32'), 0.5));
+    return [() => unbroadcast(mul(dy, wins()), a.shape), () => unbroadcast(mul(dy, sub(1, wins())), b.shape)];
+  };
 registerGradient('maximum', tieSplit('maximum'));
 registerGradient('minimum', tieSplit('minimum'));
 

@@ -26,8 +26,10 @@ interface MatmulAttrs {
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
-  if (a.dtype !== 'f32' || b.dtype !== 'f32') throw new DTypeError('matmul', `expects f32 inputs, got ${a.dtype} and ${b.dtype}`);
-  if (a.rank < 2 || b.rank < 2) throw new ShapeError('matmul', 'inputs must have rank >= 2 (reshape vectors)', [a.shape, b.shape]);
+  if (a.dtype !== 'f32' || b.dtype !== 'f32')
+    throw new DTypeError('matmul', `expects f32 inputs, got ${a.dtype} and ${b.dtype}`);
+  if (a.rank < 2 || b.rank < 2)
+    throw new ShapeError('matmul', 'inputs must have rank >= 2 (reshape vectors)', [a.shape, b.shape]);
   const [m, ka] = transA ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : [a.shape[a.rank - 2], a.shape[a.rank - 1]];
   const [kb, n] = transB ? [b.shape[b.rank - 1], b.shape[b.rank - 2]] : [b.shape[b.rank - 2], b.shape[b.rank - 1]];
   if (ka !== kb) throw new ShapeError('matmul', `inner dimensions differ (${ka} vs ${kb})`, [a.shape, b.shape]);
@@ -74,10 +76,7 @@ function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean, m: nu
 
 registerGradient<MatmulAttrs>('matmul', (dy, { inputs: [a, b], attrs: { transA, transB } }) => [
   () =>
-    unbroadcast(
-      transA ? matmul(b, dy, { transA: transB, transB: true }) : matmul(dy, b, { transB: !transB }),
-      a.shape,
-    ),
+    unbroadcast(transA ? matmul(b, dy, { transA: transB, transB: true }) : matmul(dy, b, { transB: !transB }), a.shape),
   () => {
     // A shared 2-D weight: fold the batch of `a` and `dy` into one [K, M·B]×[M·B, N] product.
     if (b.rank === 2 && a.rank > 2 && !transA) {

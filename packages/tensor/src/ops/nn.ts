@@ -1,6 +1,6 @@
 import { composite, record, registerGradient } from '../autograd.js';
 import { DTypeError, ShapeError } from '../errors.js';
-import { Generator, getDefaultGenerator } from '../random.js';
+import { type Generator, getDefaultGenerator } from '../random.js';
 import { normAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from './creation.js';
@@ -23,8 +23,12 @@ function lastAxisOp(name: 'softmax' | 'logSoftmax', x: Tensor, axis: number): Te
 export const softmax = (x: Tensor, axis = -1): Tensor => lastAxisOp('softmax', x, axis);
 /** log(softmax(x)) along `axis`, computed stably. */
 export const logSoftmax = (x: Tensor, axis = -1): Tensor => lastAxisOp('logSoftmax', x, axis);
-registerGradient('softmax', (dy, { output }) => [() => kernel('softmaxGrad', 'softmaxGrad', [output, dy], { log: false })]);
-registerGradient('logSoftmax', (dy, { output }) => [() => kernel('logSoftmaxGrad', 'softmaxGrad', [output, dy], { log: true })]);
+registerGradient('softmax', (dy, { output }) => [
+  () => kernel('softmaxGrad', 'softmaxGrad', [output, dy], { log: false }),
+]);
+registerGradient('logSoftmax', (dy, { output }) => [
+  () => kernel('logSoftmaxGrad', 'softmaxGrad', [output, dy], { log: true }),
+]);
 
 export interface CrossEntropyOptions {
   /** Label value that contributes nothing (PyTorch's default: -100). */
@@ -44,14 +48,22 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
   if (labels.dtype !== 'i32') throw new DTypeError('crossEntropy', `labels must be i32, got ${labels.dtype}`);
   const c = logits.shape[logits.rank - 1];
   if (logits.rank < 1 || labels.rank !== logits.rank - 1 || labels.shape.some((d, i) => d !== logits.shape[i])) {
-    throw new ShapeError('crossEntropy', 'labels must have the shape of logits without the class axis', [logits.shape, labels.shape]);
+    throw new ShapeError('crossEntropy', 'labels must have the shape of logits without the class axis', [
+      logits.shape,
+      labels.shape,
+    ]);
   }
   return composite(() => {
     const flat = reshape(logits, [-1, c]);
     const flatLabels = reshape(labels, [-1]);
-    const perRow = record('crossEntropy', [flat, flatLabels], kernel('crossEntropy', 'crossEntropy', [flat, flatLabels], { ignoreIndex }), {
-      ignoreIndex,
-    });
+    const perRow = record(
+      'crossEntropy',
+      [flat, flatLabels],
+      kernel('crossEntropy', 'crossEntropy', [flat, flatLabels], { ignoreIndex }),
+      {
+        ignoreIndex,
+      },
+    );
     if (reduction === 'none') return reshape(perRow, labels.shape);
     const total = sum(perRow);
     if (reduction === 'sum') return total;
@@ -147,7 +159,8 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     if (opts.causal) scores = where(causalMask(tq, tk, q), scores, F32_LOWEST);
     if (opts.mask) scores = where(opts.mask, scores, F32_LOWEST);
     let probs = softmax(scores, -1);
-    if (opts.dropout && opts.dropout.p > 0) probs = dropout(probs, opts.dropout.p, { generator: opts.dropout.generator });
+    if (opts.dropout && opts.dropout.p > 0)
+      probs = dropout(probs, opts.dropout.p, { generator: opts.dropout.generator });
     return matmul(probs, v);
   });
 }
@@ -169,7 +182,13 @@ export function dropout(x: Tensor, p: number, opts: { generator?: Generator; tra
   const gen = opts.generator ?? getDefaultGenerator();
   const counter = gen.take(x.size);
   return composite(() => {
-    const u = kernel('dropout', 'randomUniform', [], { shape: x.shape, key: gen.key, counter }, backendOf('dropout', [x]));
+    const u = kernel(
+      'dropout',
+      'randomUniform',
+      [],
+      { shape: x.shape, key: gen.key, counter },
+      backendOf('dropout', [x]),
+    );
     return where(compare('ge', u, p), mul(x, 1 / (1 - p)), 0);
   });
 }
@@ -181,4 +200,3 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     return bias ? add(y, bias) : y;
   });
 }
-

@@ -26,7 +26,10 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[], keepdim: bo
   }
   if (cur === x) cur = x.detach();
   if (keepdim) return cur;
-  const out = reshape(cur, x.shape.filter((_, i) => !axes.includes(i)));
+  const out = reshape(
+    cur,
+    x.shape.filter((_, i) => !axes.includes(i)),
+  );
   cur.dispose();
   return out;
 }
@@ -38,11 +41,14 @@ function reduce(op: ReduceOp, x: Tensor, axesIn: number | readonly number[] | un
 }
 
 /** Sum over `axes` (all by default). */
-export const sum = (x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor => reduce('sum', x, axes, keepdim);
+export const sum = (x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor =>
+  reduce('sum', x, axes, keepdim);
 /** Maximum over `axes`; the gradient is shared equally between tied maxima. */
-export const max = (x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor => reduce('max', x, axes, keepdim);
+export const max = (x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor =>
+  reduce('max', x, axes, keepdim);
 /** Minimum over `axes`; the gradient is shared equally between tied minima. */
-export const min = (x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor => reduce('min', x, axes, keepdim);
+export const min = (x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor =>
+  reduce('min', x, axes, keepdim);
 
 /** Mean over `axes` (all by default). f32 only: an integer mean would truncate (PyTorch refuses it too). */
 export function mean(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
@@ -57,7 +63,10 @@ export function argmax(x: Tensor, axis = -1, keepdim = false): Tensor {
   const a = normAxis('argmax', axis, x.rank);
   const out = kernel('argmax', 'argmax', [x], { axis: a });
   if (keepdim) return out;
-  const r = reshape(out, x.shape.filter((_, i) => i !== a));
+  const r = reshape(
+    out,
+    x.shape.filter((_, i) => i !== a),
+  );
   out.dispose();
   return r;
 }
@@ -65,7 +74,10 @@ export function argmax(x: Tensor, axis = -1, keepdim = false): Tensor {
 registerGradient<ReduceAttrs>('sum', (dy, { inputs: [x], attrs }) => [
   () => expand(reshape(dy, keptShape(x.shape, attrs.axes)), x.shape),
 ]);
-const extremumGrad = (dy: Tensor, { inputs: [x], output, attrs }: { inputs: readonly Tensor[]; output: Tensor; attrs: ReduceAttrs }) => [
+const extremumGrad = (
+  dy: Tensor,
+  { inputs: [x], output, attrs }: { inputs: readonly Tensor[]; output: Tensor; attrs: ReduceAttrs },
+) => [
   () => {
     const kept = keptShape(x.shape, attrs.axes);
     const hit = cast(equal(x, reshape(output, kept)), 'f32');

@@ -10,9 +10,11 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const out = [...shape];
   const infer = out.indexOf(-1);
   if (infer >= 0) {
-    if (out.indexOf(-1, infer + 1) >= 0) throw new ShapeError('reshape', 'only one dimension may be -1', [x.shape, shape]);
+    if (out.indexOf(-1, infer + 1) >= 0)
+      throw new ShapeError('reshape', 'only one dimension may be -1', [x.shape, shape]);
     const known = sizeOf(out.filter((_, i) => i !== infer));
-    if (known === 0 || x.size % known !== 0) throw new ShapeError('reshape', 'cannot infer the -1 dimension', [x.shape, shape]);
+    if (known === 0 || x.size % known !== 0)
+      throw new ShapeError('reshape', 'cannot infer the -1 dimension', [x.shape, shape]);
     out[infer] = x.size / known;
   }
   assertValidShape('reshape', out);
@@ -32,7 +34,10 @@ export const unsqueeze = (x: Tensor, axis: number): Tensor => {
 export const squeeze = (x: Tensor, axis: number): Tensor => {
   const a = normAxis('squeeze', axis, x.rank);
   if (x.shape[a] !== 1) throw new ShapeError('squeeze', `axis ${axis} has length ${x.shape[a]}, not 1`, [x.shape]);
-  return reshape(x, x.shape.filter((_, i) => i !== a));
+  return reshape(
+    x,
+    x.shape.filter((_, i) => i !== a),
+  );
 };
 
 /** Reorder axes: out.shape[i] = x.shape[perm[i]]. */
@@ -79,7 +84,8 @@ registerGradient('expand', (dy, { inputs: [x] }) => [() => unbroadcast(dy.detach
  * The box starting at `begin` (negative counts from the end) of `size` (-1 or omitted: to the end).
  */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
-  if (begin.length > x.rank) throw new ShapeError('slice', `begin has ${begin.length} entries for rank ${x.rank}`, [x.shape]);
+  if (begin.length > x.rank)
+    throw new ShapeError('slice', `begin has ${begin.length} entries for rank ${x.rank}`, [x.shape]);
   const b = x.shape.map((d, i) => {
     const v = begin[i] ?? 0;
     return v < 0 ? v + d : v;
@@ -110,7 +116,8 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
 /** Split `axis` into `n` equal parts. */
 export function chunk(x: Tensor, n: number, axis = -1): Tensor[] {
   const a = normAxis('chunk', axis, x.rank);
-  if (x.shape[a] % n !== 0) throw new ShapeError('chunk', `axis length ${x.shape[a]} is not divisible by ${n}`, [x.shape]);
+  if (x.shape[a] % n !== 0)
+    throw new ShapeError('chunk', `axis length ${x.shape[a]} is not divisible by ${n}`, [x.shape]);
   const len = x.shape[a] / n;
   return Array.from({ length: n }, (_, i) => narrow(x, a, i * len, len));
 }
@@ -122,7 +129,11 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   for (const t of xs) {
     if (t.dtype !== xs[0].dtype) throw new DTypeError('concat', `dtypes differ: ${xs[0].dtype} and ${t.dtype}`);
     if (t.rank !== xs[0].rank || t.shape.some((d, i) => i !== a && d !== xs[0].shape[i])) {
-      throw new ShapeError('concat', `shapes differ outside axis ${a}`, xs.map((x) => x.shape));
+      throw new ShapeError(
+        'concat',
+        `shapes differ outside axis ${a}`,
+        xs.map((x) => x.shape),
+      );
     }
   }
   return record('concat', xs, kernel('concat', 'concat', xs, { axis: a }), { axis: a });
@@ -140,7 +151,12 @@ registerGradient<{ axis: number }>('concat', (dy, { inputs, attrs }) => {
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('stack', 'needs at least one tensor');
   const a = normAxis('stack', axis, xs[0].rank + 1);
-  return composite(() => concat(xs.map((t) => unsqueeze(t, a)), a));
+  return composite(() =>
+    concat(
+      xs.map((t) => unsqueeze(t, a)),
+      a,
+    ),
+  );
 }
 
 /**

@@ -12,7 +12,9 @@ export function backendOf(op: string, tensors: readonly Tensor[]): Backend {
   for (const t of tensors) {
     if (t.isDisposed) throw new DisposedError(op, t.shape);
     if (b && t.backend !== b) {
-      throw new BackendError(`${op}: inputs live on different backends ('${b.name}' and '${t.backend.name}'); move them with toBackend()`);
+      throw new BackendError(
+        `${op}: inputs live on different backends ('${b.name}' and '${t.backend.name}'); move them with toBackend()`,
+      );
     }
     b = t.backend;
   }
@@ -43,7 +45,12 @@ export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor 
  * A number that the dtype cannot hold exactly is a {@link DTypeError} rather than a silent truncation: a fraction
  * next to an i32 tensor, anything but 0 / 1 next to a bool tensor.
  */
-export function operands(op: string, x: Tensor | number, y: Tensor | number, like?: Tensor): [Tensor, Tensor, Tensor[]] {
+export function operands(
+  op: string,
+  x: Tensor | number,
+  y: Tensor | number,
+  like?: Tensor,
+): [Tensor, Tensor, Tensor[]] {
   const ref = like ?? (x instanceof Tensor ? x : y instanceof Tensor ? y : undefined);
   const backend = ref ? backendOf(op, [ref]) : getBackend();
   const dtype: DType = ref ? ref.dtype : 'f32';

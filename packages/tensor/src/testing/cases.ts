@@ -73,7 +73,13 @@ function unaryCases(): OpCase[] {
   ];
   const cases: OpCase[] = [];
   for (const [name, fn, rf, gen] of list) {
-    cases.push({ name: `${name}/basic`, class: 'elementwise', inputs: [f32([3, 5], gen)], run: ([x]) => fn(x), ref: ([x]) => rf(x) });
+    cases.push({
+      name: `${name}/basic`,
+      class: 'elementwise',
+      inputs: [f32([3, 5], gen)],
+      run: ([x]) => fn(x),
+      ref: ([x]) => rf(x),
+    });
   }
   // NaN in, NaN out (a diverging run must not be hidden by an activation).
   for (const [name, fn, rf] of list) {
@@ -87,8 +93,20 @@ function unaryCases(): OpCase[] {
     });
   }
   // A size that is not a multiple of typical GPU workgroup sizes, and a rank-0 input.
-  cases.push({ name: 'exp/odd-size', class: 'elementwise', inputs: [f32([7, 37], gens.uniform(-3, 3))], run: ([x]) => ops.exp(x), ref: ([x]) => R.exp(x) });
-  cases.push({ name: 'tanh/rank0', class: 'elementwise', inputs: [f32([], gens.normal())], run: ([x]) => ops.tanh(x), ref: ([x]) => R.tanh(x) });
+  cases.push({
+    name: 'exp/odd-size',
+    class: 'elementwise',
+    inputs: [f32([7, 37], gens.uniform(-3, 3))],
+    run: ([x]) => ops.exp(x),
+    ref: ([x]) => R.exp(x),
+  });
+  cases.push({
+    name: 'tanh/rank0',
+    class: 'elementwise',
+    inputs: [f32([], gens.normal())],
+    run: ([x]) => ops.tanh(x),
+    ref: ([x]) => R.tanh(x),
+  });
   // Saturated inputs must not overflow to NaN.
   cases.push({
     name: 'sigmoid/saturated',
@@ -178,12 +196,42 @@ function binaryCases(): OpCase[] {
   const cases: OpCase[] = [];
   for (const [name, fn, rf, ga, gb, sr, sl] of list) {
     cases.push(
-      { name: `${name}/same-shape`, class: 'elementwise', inputs: [f32([3, 4], ga), f32([3, 4], gb)], run: ([a, b]) => fn(a, b), ref: ([a, b]) => rf(a, b) },
+      {
+        name: `${name}/same-shape`,
+        class: 'elementwise',
+        inputs: [f32([3, 4], ga), f32([3, 4], gb)],
+        run: ([a, b]) => fn(a, b),
+        ref: ([a, b]) => rf(a, b),
+      },
       // both sides broadcast: [2,1,4] ⊕ [3,1] → [2,3,4]
-      { name: `${name}/broadcast`, class: 'elementwise', inputs: [f32([2, 1, 4], ga), f32([3, 1], gb)], run: ([a, b]) => fn(a, b), ref: ([a, b]) => rf(a, b) },
-      { name: `${name}/rank0`, class: 'elementwise', inputs: [f32([3, 4], ga), f32([], gb)], run: ([a, b]) => fn(a, b), ref: ([a, b]) => rf(a, b) },
-      { name: `${name}/scalar-rhs`, class: 'elementwise', inputs: [f32([3, 4], ga)], run: ([a]) => fn(a, sr), ref: ([a]) => rf(a, R.scalarRef(sr)) },
-      { name: `${name}/scalar-lhs`, class: 'elementwise', inputs: [f32([3, 4], gb)], run: ([b]) => fn(sl, b), ref: ([b]) => rf(R.scalarRef(sl), b) },
+      {
+        name: `${name}/broadcast`,
+        class: 'elementwise',
+        inputs: [f32([2, 1, 4], ga), f32([3, 1], gb)],
+        run: ([a, b]) => fn(a, b),
+        ref: ([a, b]) => rf(a, b),
+      },
+      {
+        name: `${name}/rank0`,
+        class: 'elementwise',
+        inputs: [f32([3, 4], ga), f32([], gb)],
+        run: ([a, b]) => fn(a, b),
+        ref: ([a, b]) => rf(a, b),
+      },
+      {
+        name: `${name}/scalar-rhs`,
+        class: 'elementwise',
+        inputs: [f32([3, 4], ga)],
+        run: ([a]) => fn(a, sr),
+        ref: ([a]) => rf(a, R.scalarRef(sr)),
+      },
+      {
+        name: `${name}/scalar-lhs`,
+        class: 'elementwise',
+        inputs: [f32([3, 4], gb)],
+        run: ([b]) => fn(sl, b),
+        ref: ([b]) => rf(R.scalarRef(sl), b),
+      },
       {
         name: `${name}/frozen-rhs`,
         class: 'elementwise',
@@ -197,23 +245,71 @@ function binaryCases(): OpCase[] {
   const tieA = [1, 2, 3, -1, 0.5, 0.5];
   const tieB = [1, 1, 3, 2, 0.5, -4];
   cases.push(
-    { name: 'maximum/ties', class: 'elementwise', inputs: [f32([6], gens.values(tieA)), f32([6], gens.values(tieB))], run: ([a, b]) => ops.maximum(a, b), ref: ([a, b]) => R.maximum(a, b) },
-    { name: 'minimum/ties', class: 'elementwise', inputs: [f32([6], gens.values(tieA)), f32([6], gens.values(tieB))], run: ([a, b]) => ops.minimum(a, b), ref: ([a, b]) => R.minimum(a, b) },
+    {
+      name: 'maximum/ties',
+      class: 'elementwise',
+      inputs: [f32([6], gens.values(tieA)), f32([6], gens.values(tieB))],
+      run: ([a, b]) => ops.maximum(a, b),
+      ref: ([a, b]) => R.maximum(a, b),
+    },
+    {
+      name: 'minimum/ties',
+      class: 'elementwise',
+      inputs: [f32([6], gens.values(tieA)), f32([6], gens.values(tieB))],
+      run: ([a, b]) => ops.minimum(a, b),
+      ref: ([a, b]) => R.minimum(a, b),
+    },
   );
   // Integer powers of negative bases are real (the exponent is a constant, so no log of a negative is needed).
   cases.push(
-    { name: 'pow/negative-base-cube', class: 'elementwise', inputs: [f32([3, 4], gens.normal())], run: ([a]) => ops.pow(a, 3), ref: ([a]) => R.pow(a, R.scalarRef(3)) },
-    { name: 'pow/negative-base-square', class: 'elementwise', inputs: [f32([3, 4], gens.normal())], run: ([a]) => ops.pow(a, 2), ref: ([a]) => R.pow(a, R.scalarRef(2)) },
+    {
+      name: 'pow/negative-base-cube',
+      class: 'elementwise',
+      inputs: [f32([3, 4], gens.normal())],
+      run: ([a]) => ops.pow(a, 3),
+      ref: ([a]) => R.pow(a, R.scalarRef(3)),
+    },
+    {
+      name: 'pow/negative-base-square',
+      class: 'elementwise',
+      inputs: [f32([3, 4], gens.normal())],
+      run: ([a]) => ops.pow(a, 2),
+      ref: ([a]) => R.pow(a, R.scalarRef(2)),
+    },
   );
   // x op x: the same tensor on both sides accumulates both gradients.
-  cases.push({ name: 'mul/self', class: 'elementwise', inputs: [f32([3, 3])], run: ([a]) => ops.mul(a, a), ref: ([a]) => R.mul(a, a) });
-  cases.push({ name: 'sub/self', class: 'elementwise', inputs: [f32([3, 3])], run: ([a]) => ops.sub(a, ops.exp(a)), ref: ([a]) => R.sub(a, R.exp(a)) });
+  cases.push({
+    name: 'mul/self',
+    class: 'elementwise',
+    inputs: [f32([3, 3])],
+    run: ([a]) => ops.mul(a, a),
+    ref: ([a]) => R.mul(a, a),
+  });
+  cases.push({
+    name: 'sub/self',
+    class: 'elementwise',
+    inputs: [f32([3, 3])],
+    run: ([a]) => ops.sub(a, ops.exp(a)),
+    ref: ([a]) => R.sub(a, R.exp(a)),
+  });
   // NaN propagates through maximum / minimum (PyTorch semantics).
   const nanA = [1, Number.NaN, 3, Number.NaN, -2];
   const nanB = [Number.NaN, 2, 1, Number.NaN, -5];
   cases.push(
-    { name: 'maximum/nan', class: 'exact', inputs: [frozen([5], gens.values(nanA)), frozen([5], gens.values(nanB))], run: ([a, b]) => ops.maximum(a, b), ref: ([a, b]) => R.maximum(a, b) },
-    { name: 'minimum/nan', class: 'exact', inputs: [frozen([5], gens.values(nanA)), frozen([5], gens.values(nanB))], run: ([a, b]) => ops.minimum(a, b), ref: ([a, b]) => R.minimum(a, b) },
+    {
+      name: 'maximum/nan',
+      class: 'exact',
+      inputs: [frozen([5], gens.values(nanA)), frozen([5], gens.values(nanB))],
+      run: ([a, b]) => ops.maximum(a, b),
+      ref: ([a, b]) => R.maximum(a, b),
+    },
+    {
+      name: 'minimum/nan',
+      class: 'exact',
+      inputs: [frozen([5], gens.values(nanA)), frozen([5], gens.values(nanB))],
+      run: ([a, b]) => ops.minimum(a, b),
+      ref: ([a, b]) => R.minimum(a, b),
+    },
   );
   // d(aᵇ)/db at a = 0 is 0 for b > 0 (not 0·log 0 = NaN), as in PyTorch.
   cases.push({
@@ -231,6 +327,7 @@ function binaryCases(): OpCase[] {
       name: `${op}/i32-overflow`,
       class: 'exact',
       inputs: [i32([6], gens.values(big)), i32([6], gens.values(big2))],
+      // biome-ignore lint/performance/noDynamicNamespaceImportAccess: one case per binary op, looked up by name
       run: ([a, b]) => ops[op](a, b),
       ref: ([a, b]) => R.wrapI32(a, b, op),
       outDType: 'i32',
@@ -443,13 +540,57 @@ function reduceCases(): OpCase[] {
   }
   cases.push(
     { name: 'sum/rank0', class: 'reduce', inputs: [f32([])], run: ([x]) => ops.sum(x), ref: ([x]) => R.sum(x) },
-    { name: 'sum/long-row', class: 'reduce', inputs: [f32([2, 300], gens.uniform(-1, 1))], run: ([x]) => ops.sum(x, -1), ref: ([x]) => R.sum(x, -1) },
-    { name: 'mean/long-column', class: 'reduce', inputs: [f32([300, 2], gens.normal(1, 2))], run: ([x]) => ops.mean(x, 0), ref: ([x]) => R.mean(x, 0) },
-    { name: 'max/nan', class: 'exact', inputs: [frozen([3, 3], gens.values([1, Number.NaN, 2, 3, 4, 5, Number.NaN, -1, Number.NaN]))], run: ([x]) => ops.max(x, -1), ref: ([x]) => R.max(x, -1) },
-    { name: 'min/nan', class: 'exact', inputs: [frozen([3, 3], gens.values([1, Number.NaN, 2, 3, 4, 5, Number.NaN, -1, Number.NaN]))], run: ([x]) => ops.min(x, 0), ref: ([x]) => R.min(x, 0) },
-    { name: 'max/long-row', class: 'reduce', inputs: [f32([2, 300], gens.distinct(0.01))], run: ([x]) => ops.max(x, 1), ref: ([x]) => R.max(x, 1) },
-    { name: 'sum/i32', class: 'exact', inputs: [i32([3, 4], gens.ints(-100, 100))], run: ([x]) => ops.sum(x, 1), ref: ([x]) => R.sum(x, 1), outDType: 'i32' },
-    { name: 'max/i32', class: 'exact', inputs: [i32([3, 4], gens.ints(-100, 100))], run: ([x]) => ops.max(x, 0), ref: ([x]) => R.max(x, 0), outDType: 'i32' },
+    {
+      name: 'sum/long-row',
+      class: 'reduce',
+      inputs: [f32([2, 300], gens.uniform(-1, 1))],
+      run: ([x]) => ops.sum(x, -1),
+      ref: ([x]) => R.sum(x, -1),
+    },
+    {
+      name: 'mean/long-column',
+      class: 'reduce',
+      inputs: [f32([300, 2], gens.normal(1, 2))],
+      run: ([x]) => ops.mean(x, 0),
+      ref: ([x]) => R.mean(x, 0),
+    },
+    {
+      name: 'max/nan',
+      class: 'exact',
+      inputs: [frozen([3, 3], gens.values([1, Number.NaN, 2, 3, 4, 5, Number.NaN, -1, Number.NaN]))],
+      run: ([x]) => ops.max(x, -1),
+      ref: ([x]) => R.max(x, -1),
+    },
+    {
+      name: 'min/nan',
+      class: 'exact',
+      inputs: [frozen([3, 3], gens.values([1, Number.NaN, 2, 3, 4, 5, Number.NaN, -1, Number.NaN]))],
+      run: ([x]) => ops.min(x, 0),
+      ref: ([x]) => R.min(x, 0),
+    },
+    {
+      name: 'max/long-row',
+      class: 'reduce',
+      inputs: [f32([2, 300], gens.distinct(0.01))],
+      run: ([x]) => ops.max(x, 1),
+      ref: ([x]) => R.max(x, 1),
+    },
+    {
+      name: 'sum/i32',
+      class: 'exact',
+      inputs: [i32([3, 4], gens.ints(-100, 100))],
+      run: ([x]) => ops.sum(x, 1),
+      ref: ([x]) => R.sum(x, 1),
+      outDType: 'i32',
+    },
+    {
+      name: 'max/i32',
+      class: 'exact',
+      inputs: [i32([3, 4], gens.ints(-100, 100))],
+      run: ([x]) => ops.max(x, 0),
+      ref: ([x]) => R.max(x, 0),
+      outDType: 'i32',
+    },
   );
   // Ties share the gradient equally (so 3-way ties get 1/3 each, which central differences would not measure).
   const tied = [1, 3, 3, 2, 2, 2, -1, -4, -4, 0.5, 0.5, 0.5];
@@ -476,7 +617,14 @@ function reduceCases(): OpCase[] {
     );
   }
   cases.push(
-    { name: 'argmax/last', class: 'exact', inputs: [frozen([3, 5], gens.distinct())], run: ([x]) => ops.argmax(x), ref: ([x]) => R.argmax(x), outDType: 'i32' },
+    {
+      name: 'argmax/last',
+      class: 'exact',
+      inputs: [frozen([3, 5], gens.distinct())],
+      run: ([x]) => ops.argmax(x),
+      ref: ([x]) => R.argmax(x),
+      outDType: 'i32',
+    },
     {
       name: 'argmax/axis0-keepdim',
       class: 'exact',
@@ -676,16 +824,76 @@ function matmulCases(): OpCase[] {
 function shapeCases(): OpCase[] {
   const x234 = () => f32([2, 3, 4]);
   return [
-    { name: 'reshape/infer', class: 'exact', inputs: [x234()], run: ([x]) => ops.reshape(x, [4, -1]), ref: ([x]) => R.reshape(x, [4, -1]) },
-    { name: 'reshape/to-rank0', class: 'exact', inputs: [f32([1, 1])], run: ([x]) => ops.reshape(x, []), ref: ([x]) => R.reshape(x, []) },
-    { name: 'reshape/method', class: 'exact', inputs: [x234()], run: ([x]) => x.reshape([6, 4]), ref: ([x]) => R.reshape(x, [6, 4]) },
-    { name: 'flatten/start1', class: 'exact', inputs: [x234()], run: ([x]) => ops.flatten(x, 1), ref: ([x]) => R.reshape(x, [2, 12]) },
-    { name: 'unsqueeze/middle', class: 'exact', inputs: [x234()], run: ([x]) => ops.unsqueeze(x, 1), ref: ([x]) => R.reshape(x, [2, 1, 3, 4]) },
-    { name: 'unsqueeze/negative', class: 'exact', inputs: [x234()], run: ([x]) => ops.unsqueeze(x, -1), ref: ([x]) => R.reshape(x, [2, 3, 4, 1]) },
-    { name: 'squeeze/axis', class: 'exact', inputs: [f32([2, 1, 3])], run: ([x]) => ops.squeeze(x, 1), ref: ([x]) => R.reshape(x, [2, 3]) },
-    { name: 'transpose/last-two', class: 'exact', inputs: [x234()], run: ([x]) => ops.transpose(x), ref: ([x]) => R.transpose(x) },
-    { name: 'transpose/0-2', class: 'exact', inputs: [x234()], run: ([x]) => ops.transpose(x, 0, 2), ref: ([x]) => R.transpose(x, 0, 2) },
-    { name: 'permute/3d', class: 'exact', inputs: [x234()], run: ([x]) => ops.permute(x, [2, 0, 1]), ref: ([x]) => R.permute(x, [2, 0, 1]) },
+    {
+      name: 'reshape/infer',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => ops.reshape(x, [4, -1]),
+      ref: ([x]) => R.reshape(x, [4, -1]),
+    },
+    {
+      name: 'reshape/to-rank0',
+      class: 'exact',
+      inputs: [f32([1, 1])],
+      run: ([x]) => ops.reshape(x, []),
+      ref: ([x]) => R.reshape(x, []),
+    },
+    {
+      name: 'reshape/method',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => x.reshape([6, 4]),
+      ref: ([x]) => R.reshape(x, [6, 4]),
+    },
+    {
+      name: 'flatten/start1',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => ops.flatten(x, 1),
+      ref: ([x]) => R.reshape(x, [2, 12]),
+    },
+    {
+      name: 'unsqueeze/middle',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => ops.unsqueeze(x, 1),
+      ref: ([x]) => R.reshape(x, [2, 1, 3, 4]),
+    },
+    {
+      name: 'unsqueeze/negative',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => ops.unsqueeze(x, -1),
+      ref: ([x]) => R.reshape(x, [2, 3, 4, 1]),
+    },
+    {
+      name: 'squeeze/axis',
+      class: 'exact',
+      inputs: [f32([2, 1, 3])],
+      run: ([x]) => ops.squeeze(x, 1),
+      ref: ([x]) => R.reshape(x, [2, 3]),
+    },
+    {
+      name: 'transpose/last-two',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => ops.transpose(x),
+      ref: ([x]) => R.transpose(x),
+    },
+    {
+      name: 'transpose/0-2',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => ops.transpose(x, 0, 2),
+      ref: ([x]) => R.transpose(x, 0, 2),
+    },
+    {
+      name: 'permute/3d',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => ops.permute(x, [2, 0, 1]),
+      ref: ([x]) => R.permute(x, [2, 0, 1]),
+    },
     {
       name: 'permute/4d-heads',
       class: 'exact',
@@ -693,7 +901,13 @@ function shapeCases(): OpCase[] {
       run: ([x]) => ops.permute(x, [0, 2, 1, 3]),
       ref: ([x]) => R.permute(x, [0, 2, 1, 3]),
     },
-    { name: 'permute/negative-axes', class: 'exact', inputs: [x234()], run: ([x]) => ops.permute(x, [-1, 0, -2]), ref: ([x]) => R.permute(x, [2, 0, 1]) },
+    {
+      name: 'permute/negative-axes',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => ops.permute(x, [-1, 0, -2]),
+      ref: ([x]) => R.permute(x, [2, 0, 1]),
+    },
     {
       name: 'permute/5d',
       class: 'exact',
@@ -701,13 +915,57 @@ function shapeCases(): OpCase[] {
       run: ([x]) => ops.permute(x, [4, 2, 0, 3, 1]),
       ref: ([x]) => R.permute(x, [4, 2, 0, 3, 1]),
     },
-    { name: 'permute/identity', class: 'exact', inputs: [x234()], run: ([x]) => ops.permute(x, [0, 1, 2]), ref: ([x]) => R.permute(x, [0, 1, 2]) },
-    { name: 'permute/i32', class: 'exact', inputs: [i32([2, 3, 4], gens.ints(-99, 99))], run: ([x]) => ops.permute(x, [1, 2, 0]), ref: ([x]) => R.permute(x, [1, 2, 0]), outDType: 'i32' },
-    { name: 'expand/broadcast', class: 'exact', inputs: [f32([3, 1])], run: ([x]) => ops.expand(x, [2, 3, 4]), ref: ([x]) => R.expand(x, [2, 3, 4]) },
-    { name: 'expand/keep-dim', class: 'exact', inputs: [f32([1, 4])], run: ([x]) => ops.expand(x, [3, -1]), ref: ([x]) => R.expand(x, [3, 4]) },
-    { name: 'expand/rank0', class: 'exact', inputs: [f32([])], run: ([x]) => ops.expand(x, [2, 3]), ref: ([x]) => R.expand(x, [2, 3]) },
-    { name: 'expand/same-shape', class: 'exact', inputs: [f32([2, 3])], run: ([x]) => ops.expand(x, [2, 3]), ref: ([x]) => R.expand(x, [2, 3]) },
-    { name: 'expand/bool', class: 'exact', inputs: [bool([1, 3])], run: ([x]) => ops.expand(x, [2, 3]), ref: ([x]) => R.expand(x, [2, 3]), outDType: 'bool' },
+    {
+      name: 'permute/identity',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => ops.permute(x, [0, 1, 2]),
+      ref: ([x]) => R.permute(x, [0, 1, 2]),
+    },
+    {
+      name: 'permute/i32',
+      class: 'exact',
+      inputs: [i32([2, 3, 4], gens.ints(-99, 99))],
+      run: ([x]) => ops.permute(x, [1, 2, 0]),
+      ref: ([x]) => R.permute(x, [1, 2, 0]),
+      outDType: 'i32',
+    },
+    {
+      name: 'expand/broadcast',
+      class: 'exact',
+      inputs: [f32([3, 1])],
+      run: ([x]) => ops.expand(x, [2, 3, 4]),
+      ref: ([x]) => R.expand(x, [2, 3, 4]),
+    },
+    {
+      name: 'expand/keep-dim',
+      class: 'exact',
+      inputs: [f32([1, 4])],
+      run: ([x]) => ops.expand(x, [3, -1]),
+      ref: ([x]) => R.expand(x, [3, 4]),
+    },
+    {
+      name: 'expand/rank0',
+      class: 'exact',
+      inputs: [f32([])],
+      run: ([x]) => ops.expand(x, [2, 3]),
+      ref: ([x]) => R.expand(x, [2, 3]),
+    },
+    {
+      name: 'expand/same-shape',
+      class: 'exact',
+      inputs: [f32([2, 3])],
+      run: ([x]) => ops.expand(x, [2, 3]),
+      ref: ([x]) => R.expand(x, [2, 3]),
+    },
+    {
+      name: 'expand/bool',
+      class: 'exact',
+      inputs: [bool([1, 3])],
+      run: ([x]) => ops.expand(x, [2, 3]),
+      ref: ([x]) => R.expand(x, [2, 3]),
+      outDType: 'bool',
+    },
     {
       name: 'slice/box',
       class: 'exact',
@@ -715,9 +973,28 @@ function shapeCases(): OpCase[] {
       run: ([x]) => ops.slice(x, [1, 0, 2], [2, -1, 3]),
       ref: ([x]) => R.slice(x, [1, 0, 2], [2, -1, 3]),
     },
-    { name: 'slice/negative-begin', class: 'exact', inputs: [f32([4, 5])], run: ([x]) => ops.slice(x, [-2]), ref: ([x]) => R.slice(x, [-2]) },
-    { name: 'slice/i32', class: 'exact', inputs: [i32([4, 5], gens.ints(-9, 9))], run: ([x]) => ops.slice(x, [1, 1], [2, 3]), ref: ([x]) => R.slice(x, [1, 1], [2, 3]), outDType: 'i32' },
-    { name: 'narrow/axis1', class: 'exact', inputs: [x234()], run: ([x]) => ops.narrow(x, 1, 1, 2), ref: ([x]) => R.narrow(x, 1, 1, 2) },
+    {
+      name: 'slice/negative-begin',
+      class: 'exact',
+      inputs: [f32([4, 5])],
+      run: ([x]) => ops.slice(x, [-2]),
+      ref: ([x]) => R.slice(x, [-2]),
+    },
+    {
+      name: 'slice/i32',
+      class: 'exact',
+      inputs: [i32([4, 5], gens.ints(-9, 9))],
+      run: ([x]) => ops.slice(x, [1, 1], [2, 3]),
+      ref: ([x]) => R.slice(x, [1, 1], [2, 3]),
+      outDType: 'i32',
+    },
+    {
+      name: 'narrow/axis1',
+      class: 'exact',
+      inputs: [x234()],
+      run: ([x]) => ops.narrow(x, 1, 1, 2),
+      ref: ([x]) => R.narrow(x, 1, 1, 2),
+    },
     {
       name: 'chunk/last-axis',
       class: 'exact',
@@ -845,12 +1122,42 @@ function nnCases(): OpCase[] {
     ['logSoftmax', ops.logSoftmax, R.logSoftmax],
   ] as const) {
     cases.push(
-      { name: `${name}/last`, class: 'reduce', inputs: [f32([3, 5], gens.normal(2))], run: ([x]) => fn(x), ref: ([x]) => rf(x) },
-      { name: `${name}/axis0`, class: 'reduce', inputs: [f32([4, 3], gens.normal(2))], run: ([x]) => fn(x, 0), ref: ([x]) => rf(x, 0) },
-      { name: `${name}/axis1-of-3d`, class: 'reduce', inputs: [f32([2, 3, 4], gens.normal(2))], run: ([x]) => fn(x, 1), ref: ([x]) => rf(x, 1) },
+      {
+        name: `${name}/last`,
+        class: 'reduce',
+        inputs: [f32([3, 5], gens.normal(2))],
+        run: ([x]) => fn(x),
+        ref: ([x]) => rf(x),
+      },
+      {
+        name: `${name}/axis0`,
+        class: 'reduce',
+        inputs: [f32([4, 3], gens.normal(2))],
+        run: ([x]) => fn(x, 0),
+        ref: ([x]) => rf(x, 0),
+      },
+      {
+        name: `${name}/axis1-of-3d`,
+        class: 'reduce',
+        inputs: [f32([2, 3, 4], gens.normal(2))],
+        run: ([x]) => fn(x, 1),
+        ref: ([x]) => rf(x, 1),
+      },
       // exp(100) overflows float32: only a max-subtracted implementation survives.
-      { name: `${name}/large-logits`, class: 'reduce', inputs: [f32([2, 6], gens.uniform(97, 103))], run: ([x]) => fn(x), ref: ([x]) => rf(x) },
-      { name: `${name}/long-row`, class: 'reduce', inputs: [f32([2, 300], gens.normal(3))], run: ([x]) => fn(x), ref: ([x]) => rf(x) },
+      {
+        name: `${name}/large-logits`,
+        class: 'reduce',
+        inputs: [f32([2, 6], gens.uniform(97, 103))],
+        run: ([x]) => fn(x),
+        ref: ([x]) => rf(x),
+      },
+      {
+        name: `${name}/long-row`,
+        class: 'reduce',
+        inputs: [f32([2, 300], gens.normal(3))],
+        run: ([x]) => fn(x),
+        ref: ([x]) => rf(x),
+      },
       {
         // −∞ entries (a common way to mask) get probability 0; log-softmax is −∞ there, so its loss has no gradient
         name: `${name}/neg-inf`,
@@ -930,7 +1237,13 @@ function nnCases(): OpCase[] {
       run: ([x, w, b]) => ops.layerNorm(x, w, b),
       ref: ([x, w, b]) => R.layerNorm(x, w, b),
     },
-    { name: 'layerNorm/plain', class: 'reduce', inputs: [xNorm()], run: ([x]) => ops.layerNorm(x), ref: ([x]) => R.layerNorm(x) },
+    {
+      name: 'layerNorm/plain',
+      class: 'reduce',
+      inputs: [xNorm()],
+      run: ([x]) => ops.layerNorm(x),
+      ref: ([x]) => R.layerNorm(x),
+    },
     {
       name: 'layerNorm/eps',
       class: 'reduce',
@@ -952,7 +1265,13 @@ function nnCases(): OpCase[] {
       run: ([x, w]) => ops.rmsNorm(x, w),
       ref: ([x, w]) => R.rmsNorm(x, w),
     },
-    { name: 'rmsNorm/plain', class: 'reduce', inputs: [xNorm()], run: ([x]) => ops.rmsNorm(x), ref: ([x]) => R.rmsNorm(x) },
+    {
+      name: 'rmsNorm/plain',
+      class: 'reduce',
+      inputs: [xNorm()],
+      run: ([x]) => ops.rmsNorm(x),
+      ref: ([x]) => R.rmsNorm(x),
+    },
     {
       name: 'rmsNorm/eps',
       class: 'reduce',
@@ -1016,7 +1335,11 @@ function nnCases(): OpCase[] {
   const B = 2;
   const H = 2;
   const D = 4;
-  const qkv = (tq: number, tk: number, dv = D, kvHeads = H) => [f32([B, H, tq, D]), f32([B, kvHeads, tk, D]), f32([B, kvHeads, tk, dv])];
+  const qkv = (tq: number, tk: number, dv = D, kvHeads = H) => [
+    f32([B, H, tq, D]),
+    f32([B, kvHeads, tk, D]),
+    f32([B, kvHeads, tk, dv]),
+  ];
   // padding: batch 0 sees 4 of 5 keys, batch 1 sees 2
   const pad = bool([B, 1, 1, 5], gens.values([1, 1, 1, 1, 0, 1, 0, 1, 0, 0]));
   cases.push(
@@ -1089,7 +1412,10 @@ function nnCases(): OpCase[] {
       ref: ([q, k, v]) => {
         const key = new Generator(99).key;
         const shape = [B, H, 3, 4];
-        const mask = R.ref(shape, Array.from({ length: R.numel(shape) }, (_, i) => (uniformAt(key, i) >= 0.25 ? 1 / 0.75 : 0)));
+        const mask = R.ref(
+          shape,
+          Array.from({ length: R.numel(shape) }, (_, i) => (uniformAt(key, i) >= 0.25 ? 1 / 0.75 : 0)),
+        );
         return R.scaledDotProductAttention(q, k, v, { causal: true, dropMask: mask });
       },
     },
@@ -1102,7 +1428,16 @@ function nnCases(): OpCase[] {
     run: ([x]) => ops.dropout(x, 0.4, { generator: new Generator(5) }),
     ref: ([x]) => {
       const key = new Generator(5).key;
-      return R.zipN([x, R.ref(x.shape, Array.from(x.data, (_, i) => i))], (v, i) => (uniformAt(key, i) >= Math.fround(0.4) ? v / 0.6 : 0));
+      return R.zipN(
+        [
+          x,
+          R.ref(
+            x.shape,
+            Array.from(x.data, (_, i) => i),
+          ),
+        ],
+        (v, i) => (uniformAt(key, i) >= Math.fround(0.4) ? v / 0.6 : 0),
+      );
     },
   });
   return cases;
@@ -1121,13 +1456,26 @@ function creationCases(): OpCase[] {
     outDType,
   });
   return [
-    c('tensor/nested', () => ops.tensor([[1, 2, 3], [4, 5, 6]]), R.ref([2, 3], [1, 2, 3, 4, 5, 6])),
+    c(
+      'tensor/nested',
+      () =>
+        ops.tensor([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+      R.ref([2, 3], [1, 2, 3, 4, 5, 6]),
+    ),
     c('tensor/flat-with-shape', () => ops.tensor([1, 2, 3, 4, 5, 6], [3, 1, 2]), R.ref([3, 1, 2], [1, 2, 3, 4, 5, 6])),
     c('tensor/scalar', () => ops.tensor(3.25), R.ref([], [3.25])),
     c('tensor/float32array', () => ops.tensor(new Float32Array([0.1, -2])), R.ref([2], [Math.fround(0.1), -2])),
     c('tensor/int32array', () => ops.tensor(new Int32Array([7, -8, 9])), R.ref([3], [7, -8, 9]), 'i32'),
     c('tensor/uint8array', () => ops.tensor(new Uint8Array([1, 0, 1])), R.ref([3], [1, 0, 1]), 'bool'),
-    c('tensor/booleans', () => ops.tensor([true, false, false, true], [2, 2], { dtype: 'bool' }), R.ref([2, 2], [1, 0, 0, 1]), 'bool'),
+    c(
+      'tensor/booleans',
+      () => ops.tensor([true, false, false, true], [2, 2], { dtype: 'bool' }),
+      R.ref([2, 2], [1, 0, 0, 1]),
+      'bool',
+    ),
     c('tensor/dtype-i32', () => ops.tensor([1, -2, 3], [3], { dtype: 'i32' }), R.ref([3], [1, -2, 3]), 'i32'),
     c('tensor/empty', () => ops.tensor([], [0, 3]), R.ref([0, 3])),
     c('zeros/f32', () => ops.zeros([2, 3]), R.ref([2, 3])),
@@ -1161,7 +1509,21 @@ function methodCases(): OpCase[] {
       class: 'elementwise',
       inputs: [f32([3, 4], gens.uniform(0.5, 2)), f32([4], gens.uniform(0.5, 2))],
       run: ([x, y]) =>
-        x.add(y).sub(0.25).mul(y).div(y.add(1)).pow(1.5).sqrt().log().exp().rsqrt().abs().square().tanh().sigmoid().neg(),
+        x
+          .add(y)
+          .sub(0.25)
+          .mul(y)
+          .div(y.add(1))
+          .pow(1.5)
+          .sqrt()
+          .log()
+          .exp()
+          .rsqrt()
+          .abs()
+          .square()
+          .tanh()
+          .sigmoid()
+          .neg(),
       ref: ([x, y]) => {
         let t = R.add(x, y);
         t = R.sub(t, R.scalarRef(0.25));
@@ -1184,7 +1546,18 @@ function methodCases(): OpCase[] {
       class: 'reduce',
       inputs: [f32([2, 3, 4]), f32([4, 5])],
       run: ([x, w]) =>
-        x.matmul(w).transpose().permute([1, 0, 2]).reshape([5, -1]).slice([1, 0], [3, -1]).softmax().logSoftmax().expand([2, 3, 6]).sum(0).mean(-1, true).max([0, 1]),
+        x
+          .matmul(w)
+          .transpose()
+          .permute([1, 0, 2])
+          .reshape([5, -1])
+          .slice([1, 0], [3, -1])
+          .softmax()
+          .logSoftmax()
+          .expand([2, 3, 6])
+          .sum(0)
+          .mean(-1, true)
+          .max([0, 1]),
       ref: ([x, w]) => {
         let t = R.matmul(x, w);
         t = R.transpose(t);

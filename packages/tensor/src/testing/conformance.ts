@@ -115,7 +115,12 @@ function makeInputs(c: OpCase, withGrad: boolean): Inputs {
     const n = R.numel(spec.shape);
     const vals = roundTo(spec.dtype, spec.gen(rng, n, spec.shape));
     refs.push(R.ref(spec.shape, vals));
-    const typed = spec.dtype === 'f32' ? Float32Array.from(vals) : spec.dtype === 'i32' ? Int32Array.from(vals) : Uint8Array.from(vals);
+    const typed =
+      spec.dtype === 'f32'
+        ? Float32Array.from(vals)
+        : spec.dtype === 'i32'
+          ? Int32Array.from(vals)
+          : Uint8Array.from(vals);
     tensors.push(
       ops.tensor(typed, spec.shape, { dtype: spec.dtype, requiresGrad: withGrad && spec.dtype === 'f32' && spec.grad }),
     );
@@ -192,7 +197,9 @@ async function runGrad(c: OpCase, tol: Required<Tolerance>): Promise<void> {
     const expected = c.gradRef
       ? c.gradRef(refs.map(R.clone), weights)
       : tensors.map((t, i) =>
-          t.requiresGrad ? finiteDifference((xs) => weightedSum(asList(c.ref(xs)), weights), refs.map(R.clone), i) : null,
+          t.requiresGrad
+            ? finiteDifference((xs) => weightedSum(asList(c.ref(xs)), weights), refs.map(R.clone), i)
+            : null,
         );
     for (let i = 0; i < tensors.length; i++) {
       const t = tensors[i];
@@ -225,7 +232,8 @@ export function conformanceTests(): ConformanceTest[] {
   for (const c of opCases()) {
     const tolerance = DEFAULT_TOLERANCES[c.class];
     tests.push({ id: `${c.name}/forward`, kind: 'forward', tolerance, run: (tol) => runForward(c, tol) });
-    if (isDifferentiable(c)) tests.push({ id: `${c.name}/grad`, kind: 'grad', tolerance, run: (tol) => runGrad(c, tol) });
+    if (isDifferentiable(c))
+      tests.push({ id: `${c.name}/grad`, kind: 'grad', tolerance, run: (tol) => runGrad(c, tol) });
   }
   for (const t of specialTests()) {
     tests.push({ id: t.name, kind: 'special', tolerance: { forward: 0, grad: 0 }, run: async () => t.run() });

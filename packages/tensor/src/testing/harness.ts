@@ -129,7 +129,7 @@ export function compareValues(
     const w = want[i];
     const g = ours[i];
     if (Number.isNaN(w) || Number.isNaN(g) || !Number.isFinite(w) || !Number.isFinite(g)) {
-      if (!(Object.is(w, g) || (Number.isNaN(w) && Number.isNaN(g)) || (w === g))) {
+      if (!(Object.is(w, g) || (Number.isNaN(w) && Number.isNaN(g)) || w === g)) {
         return { ok: false, relError: Infinity, message: `${label}: element ${i} is ${g}, expected ${w}` };
       }
       continue;

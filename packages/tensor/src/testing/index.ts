@@ -15,7 +15,13 @@ export {
   describeOpConformance,
   planConformance,
 } from './conformance.js';
-export type { ConformanceTest, ConformanceTestKind, OpConformanceOptions, PlannedTest, Tolerance } from './conformance.js';
+export type {
+  ConformanceTest,
+  ConformanceTestKind,
+  OpConformanceOptions,
+  PlannedTest,
+  Tolerance,
+} from './conformance.js';
 export { opCases } from './cases.js';
 export type { InputSpec, OpCase, ToleranceClass } from './cases.js';
 export { Rng, compareValues, finiteDifference, gens, seedFromName, weightedSum } from './harness.js';

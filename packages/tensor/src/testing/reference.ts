@@ -76,7 +76,8 @@ export function broadcastShape(...shapes: (readonly number[])[]): number[] {
     for (const s of shapes) {
       const v = s[s.length - rank + i] ?? 1;
       if (v !== 1) {
-        if (d !== 1 && d !== v) throw new Error(`reference: cannot broadcast [${shapes.map((x) => x.join(',')).join('] [')}]`);
+        if (d !== 1 && d !== v)
+          throw new Error(`reference: cannot broadcast [${shapes.map((x) => x.join(',')).join('] [')}]`);
         d = v;
       }
     }
@@ -174,10 +175,12 @@ export const mul = (a: Ref, b: Ref): Ref => zip(a, b, (x, y) => x * y);
 export const div = (a: Ref, b: Ref): Ref => zip(a, b, (x, y) => x / y);
 /** Integer division truncating toward zero (i32 div). */
 export const divTrunc = (a: Ref, b: Ref): Ref => zip(a, b, (x, y) => Math.trunc(x / y));
-export const pow = (a: Ref, b: Ref): Ref => zip(a, b, (x, y) => Math.pow(x, y));
+export const pow = (a: Ref, b: Ref): Ref => zip(a, b, (x, y) => x ** y);
 /** Elementwise maximum; NaN wins (propagates), as in PyTorch. */
-export const maximum = (a: Ref, b: Ref): Ref => zip(a, b, (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x > y ? x : y));
-export const minimum = (a: Ref, b: Ref): Ref => zip(a, b, (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x < y ? x : y));
+export const maximum = (a: Ref, b: Ref): Ref =>
+  zip(a, b, (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x > y ? x : y));
+export const minimum = (a: Ref, b: Ref): Ref =>
+  zip(a, b, (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x < y ? x : y));
 
 /** Two's-complement 32-bit wrap-around of an exact integer result (i32 overflow), computed with BigInt. */
 export function wrapI32(a: Ref, b: Ref, op: 'add' | 'sub' | 'mul'): Ref {
@@ -565,7 +568,7 @@ export function rotaryTables(positions: number | readonly number[], dim: number,
   for (let t = 0; t < pos.length; t++) {
     for (let j = 0; j < dim; j++) {
       const i = j % (dim / 2);
-      const theta = pos[t] / Math.pow(base, (2 * i) / dim);
+      const theta = pos[t] / base ** ((2 * i) / dim);
       cos.data[t * dim + j] = Math.cos(theta);
       sin.data[t * dim + j] = Math.sin(theta);
     }

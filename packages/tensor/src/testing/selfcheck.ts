@@ -65,10 +65,14 @@ export function referenceTests(): SpecialTest[] {
         // rotary: at position 1, dim 2, the angle is 1 radian; rotate-half of [1, 0] is [0, 1]
         const t = R.rotaryTables(2, 2);
         near(t.cos.data, [1, 1, Math.cos(1), Math.cos(1)]);
-        near(R.applyRotary(R.ref([2], [1, 0]), R.ref([2], [Math.cos(1), Math.cos(1)]), R.ref([2], [Math.sin(1), Math.sin(1)])).data, [
-          Math.cos(1),
-          Math.sin(1),
-        ]);
+        near(
+          R.applyRotary(
+            R.ref([2], [1, 0]),
+            R.ref([2], [Math.cos(1), Math.cos(1)]),
+            R.ref([2], [Math.sin(1), Math.sin(1)]),
+          ).data,
+          [Math.cos(1), Math.sin(1)],
+        );
         // attention with one key is that key's value; causal with Tq = Tk attends to the past only
         const q = R.ref([2, 1], [1, 2]);
         const k = R.ref([2, 1], [3, -1]);

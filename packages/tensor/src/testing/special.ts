@@ -6,15 +6,7 @@ import { expect } from 'vitest';
 import { dispose, keep, tidy } from '../autograd.js';
 import { missingKernels } from '../backend.js';
 import { getBackend, isGradEnabled, memory, noGrad, setBackend } from '../engine.js';
-import {
-  BackendError,
-  DisposedError,
-  DTypeError,
-  GradError,
-  KernelError,
-  ShapeError,
-  TensorError,
-} from '../errors.js';
+import { BackendError, DisposedError, DTypeError, GradError, KernelError, ShapeError, TensorError } from '../errors.js';
 import * as ops from '../ops/index.js';
 import { Generator, kaimingUniform, manualSeed, randint, randn, uniform, uniformAt } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -60,13 +52,11 @@ function expectMemory(before: ReturnType<typeof memory>, label: string): void {
 }
 
 /** A test whose tensors must all be gone when it ends. */
-const clean =
-  (fn: () => void | Promise<void>) =>
-  async (): Promise<void> => {
-    const before = memory();
-    await fn();
-    expectMemory(before, 'tensors left alive by the test');
-  };
+const clean = (fn: () => void | Promise<void>) => async (): Promise<void> => {
+  const before = memory();
+  await fn();
+  expectMemory(before, 'tensors left alive by the test');
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Random
@@ -127,7 +117,9 @@ function randomTests(): SpecialTest[] {
         const c = g.state.counter;
         const t = uniform([100], 0, 1, { generator: g });
         const v = await values(t);
-        v.forEach((x, i) => expect(x).toBe(uniformAt(g.key, c + i)));
+        v.forEach((x, i) => {
+          expect(x).toBe(uniformAt(g.key, c + i));
+        });
         expect(g.state.counter).toBe(c + 100);
         t.dispose();
       }),
@@ -160,7 +152,7 @@ function randomTests(): SpecialTest[] {
         expect(Math.max(-s.min, s.max)).toBeLessThanOrEqual(bound);
         expect(Math.max(-s.min, s.max)).toBeGreaterThan(0.99 * bound);
         expect(Math.abs(s.mean)).toBeLessThan(0.005);
-        expect(Math.abs(s.variance / (bound * bound / 3) - 1)).toBeLessThan(0.06);
+        expect(Math.abs(s.variance / ((bound * bound) / 3) - 1)).toBeLessThan(0.06);
         // fan_in of a conv-shaped weight is shape[1] · receptive field
         const conv = kaimingUniform([16, 3, 3, 3], { generator: new Generator(5) });
         const sc = stats(await values(conv));
@@ -246,7 +238,7 @@ function dropoutTests(): SpecialTest[] {
         const v = await values(y);
         let mismatches = 0;
         v.forEach((yv, i) => {
-          if (yv !== 0 !== uniformAt(g.key, c + i) >= p) mismatches++;
+          if ((yv !== 0) !== uniformAt(g.key, c + i) >= p) mismatches++;
         });
         expect(mismatches).toBe(0);
         expect(g.state.counter).toBe(c + x.size);
@@ -387,10 +379,14 @@ function errorTests(): SpecialTest[] {
     ['ShapeError/tensor-values', ShapeError, () => ops.tensor([1, 2, 3], [2, 2])],
     ['ShapeError/tensor-ragged', ShapeError, () => ops.tensor([[1, 2], [3]])],
     ['ShapeError/rotary-odd-dim', ShapeError, () => ops.rotaryTables(4, 5)],
-    ['ShapeError/backward-seed', ShapeError, () => {
-      const x = ops.ones([2], { requiresGrad: true });
-      ops.mul(x, 2).backward(f([3]));
-    }],
+    [
+      'ShapeError/backward-seed',
+      ShapeError,
+      () => {
+        const x = ops.ones([2], { requiresGrad: true });
+        ops.mul(x, 2).backward(f([3]));
+      },
+    ],
     ['DTypeError/binary-mismatch', DTypeError, () => ops.add(f([2]), i([2]))],
     ['DTypeError/bool-arithmetic', DTypeError, () => ops.add(b([2]), b([2]))],
     ['DTypeError/unary-int', DTypeError, () => ops.exp(i([2]))],
@@ -409,50 +405,90 @@ function errorTests(): SpecialTest[] {
     ['DTypeError/i32-with-fraction', DTypeError, () => ops.add(i([2]), 0.5)],
     ['DTypeError/i32-compare-fraction', DTypeError, () => ops.less(i([2]), 0.5)],
     ['DTypeError/bool-with-non-boolean', DTypeError, () => ops.equal(b([2]), 2)],
-    ['DTypeError/attention-mask', DTypeError, () => ops.scaledDotProductAttention(f([1, 2, 4]), f([1, 2, 4]), f([1, 2, 4]), { mask: f([2, 2]) })],
-    ['DisposedError/unary', DisposedError, () => {
-      const x = f([2]);
-      x.dispose();
-      ops.exp(x);
-    }],
-    ['DisposedError/binary', DisposedError, () => {
-      const x = f([2]);
-      x.dispose();
-      ops.add(f([2]), x);
-    }],
-    ['DisposedError/reshape', DisposedError, () => {
-      const x = f([2]);
-      x.dispose();
-      ops.reshape(x, [2, 1]);
-    }],
-    ['DisposedError/matmul', DisposedError, () => {
-      const x = f([2, 2]);
-      x.dispose();
-      ops.matmul(x, f([2, 2]));
-    }],
-    ['DisposedError/after-tidy', DisposedError, () => {
-      const box: { t?: Tensor } = {};
-      tidy(() => {
-        box.t = f([2]);
-      });
-      ops.exp(box.t!);
-    }],
+    [
+      'DTypeError/attention-mask',
+      DTypeError,
+      () => ops.scaledDotProductAttention(f([1, 2, 4]), f([1, 2, 4]), f([1, 2, 4]), { mask: f([2, 2]) }),
+    ],
+    [
+      'DisposedError/unary',
+      DisposedError,
+      () => {
+        const x = f([2]);
+        x.dispose();
+        ops.exp(x);
+      },
+    ],
+    [
+      'DisposedError/binary',
+      DisposedError,
+      () => {
+        const x = f([2]);
+        x.dispose();
+        ops.add(f([2]), x);
+      },
+    ],
+    [
+      'DisposedError/reshape',
+      DisposedError,
+      () => {
+        const x = f([2]);
+        x.dispose();
+        ops.reshape(x, [2, 1]);
+      },
+    ],
+    [
+      'DisposedError/matmul',
+      DisposedError,
+      () => {
+        const x = f([2, 2]);
+        x.dispose();
+        ops.matmul(x, f([2, 2]));
+      },
+    ],
+    [
+      'DisposedError/after-tidy',
+      DisposedError,
+      () => {
+        const box: { t?: Tensor } = {};
+        tidy(() => {
+          box.t = f([2]);
+        });
+        ops.exp(box.t!);
+      },
+    ],
     ['GradError/non-scalar', GradError, () => ops.mul(ops.ones([2, 3], { requiresGrad: true }), 2).backward()],
     ['GradError/no-grad-path', GradError, () => ops.sum(f([2])).backward()],
-    ['GradError/under-noGrad', GradError, () => {
-      const x = ops.ones([2], { requiresGrad: true });
-      noGrad(() => ops.sum(ops.mul(x, 2))).backward();
-    }],
-    ['GradError/disposed-input', GradError, () => {
-      const x = ops.ones([2], { requiresGrad: true });
-      const y = ops.exp(x);
-      const loss = ops.sum(ops.mul(y, x));
-      x.dispose();
-      loss.backward();
-    }],
+    [
+      'GradError/under-noGrad',
+      GradError,
+      () => {
+        const x = ops.ones([2], { requiresGrad: true });
+        noGrad(() => ops.sum(ops.mul(x, 2))).backward();
+      },
+    ],
+    [
+      'GradError/disposed-input',
+      GradError,
+      () => {
+        const x = ops.ones([2], { requiresGrad: true });
+        const y = ops.exp(x);
+        const loss = ops.sum(ops.mul(y, x));
+        x.dispose();
+        loss.backward();
+      },
+    ],
     ['KernelError/gather-index', KernelError, () => ops.gather(f([3, 2]), ops.tensor(new Int32Array([0, 3])), 0)],
-    ['KernelError/gather-negative-index', KernelError, () => ops.gather(f([3, 2]), ops.tensor(new Int32Array([-1])), 0)],
-    ['KernelError/crossEntropy-label', KernelError, () => ops.crossEntropy(f([2, 3]), ops.tensor(new Int32Array([0, 3])))],
+    [
+      'KernelError/gather-negative-index',
+      KernelError,
+      () => ops.gather(f([3, 2]), ops.tensor(new Int32Array([-1])), 0),
+    ],
+    [
+      'KernelError/crossEntropy-label',
+      KernelError,
+      () => ops.crossEntropy(f([2, 3]), ops.tensor(new Int32Array([0, 3]))),
+    ],
   ];
   const tests: SpecialTest[] = sync.map(([name, cls, fn]) => ({
     name: `errors/${name}`,
@@ -579,7 +615,14 @@ function autogradTests(): SpecialTest[] {
       name: 'autograd/seed',
       run: clean(async () => {
         const x = ops.ones([2, 2], { requiresGrad: true });
-        tidy(() => ops.mul(x, 3).backward(ops.tensor([[1, 2], [3, 4]])));
+        tidy(() =>
+          ops.mul(x, 3).backward(
+            ops.tensor([
+              [1, 2],
+              [3, 4],
+            ]),
+          ),
+        );
         expect(await values(x.grad!)).toEqual([3, 6, 9, 12]);
         x.dispose();
       }),
@@ -808,5 +851,12 @@ function backendTests(): SpecialTest[] {
 }
 
 export function specialTests(): SpecialTest[] {
-  return [...backendTests(), ...randomTests(), ...dropoutTests(), ...errorTests(), ...autogradTests(), ...memoryTests()];
+  return [
+    ...backendTests(),
+    ...randomTests(),
+    ...dropoutTests(),
+    ...errorTests(),
+    ...autogradTests(),
+    ...memoryTests(),
+  ];
 }

@@ -87,17 +87,21 @@ export function matmul(a: Mat, b: Mat): Mat {
 }
 /** x [m×k] · wᵀ for w [n×k] (torch Linear layout). */
 export function linearT(x: Mat, w: Mat, bias?: Scalar[]): Mat {
-  return x.map((row) => w.map((wr, j) => {
-    const s = sumAll(row.map((v, p) => v.mul(wr[p])));
-    return bias ? s.add(bias[j]) : s;
-  }));
+  return x.map((row) =>
+    w.map((wr, j) => {
+      const s = sumAll(row.map((v, p) => v.mul(wr[p])));
+      return bias ? s.add(bias[j]) : s;
+    }),
+  );
 }
 export const transpose = (a: Mat): Mat => a[0].map((_, j) => a.map((r) => r[j]));
 
 /** Row-wise log-softmax (stabilised with the row max treated as a constant, as it cancels). */
 export function logSoftmaxRow(row: readonly Scalar[]): Scalar[] {
   const mx = Math.max(...row.map((v) => v.value));
-  const lse = sumAll(row.map((v) => v.sub(mx).exp())).log().add(mx);
+  const lse = sumAll(row.map((v) => v.sub(mx).exp()))
+    .log()
+    .add(mx);
   return row.map((v) => v.sub(lse));
 }
 export function softmaxRow(row: readonly Scalar[]): Scalar[] {

@@ -25,7 +25,8 @@ export class AdamW extends Optimizer {
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0.01;
     const [b1, b2] = this.betas;
-    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new RangeError(`AdamW: betas must be in [0, 1), got ${this.betas}`);
+    if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1))
+      throw new RangeError(`AdamW: betas must be in [0, 1), got ${this.betas}`);
     if (!(this.eps >= 0)) throw new RangeError(`AdamW: eps must be >= 0, got ${this.eps}`);
     if (!(this.weightDecay >= 0)) throw new RangeError(`AdamW: weight decay must be >= 0, got ${this.weightDecay}`);
   }

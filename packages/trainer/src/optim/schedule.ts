@@ -34,7 +34,10 @@ export function cosineSchedule(opts: ScheduleOptions & { totalSteps: number; num
 }
 
 /** A schedule by name, for configs and the CLI. */
-export function scheduleByName(name: 'constant' | 'linear' | 'cosine', opts: ScheduleOptions & { totalSteps: number }): LrSchedule {
+export function scheduleByName(
+  name: 'constant' | 'linear' | 'cosine',
+  opts: ScheduleOptions & { totalSteps: number },
+): LrSchedule {
   switch (name) {
     case 'constant':
       return constantSchedule(opts);

@@ -34,7 +34,9 @@ export class SGD extends Optimizer {
   protected update(param: Tensor, grad: Tensor, state: Record<string, Tensor>): Tensor {
     let g = this.weightDecay !== 0 ? add(grad, mul(param, this.weightDecay)) : grad;
     if (this.momentum !== 0) {
-      const buf = state.momentum_buffer ? add(mul(state.momentum_buffer, this.momentum), mul(g, 1 - this.dampening)) : g.detach();
+      const buf = state.momentum_buffer
+        ? add(mul(state.momentum_buffer, this.momentum), mul(g, 1 - this.dampening))
+        : g.detach();
       this.put(state, 'momentum_buffer', buf);
       g = this.nesterov ? add(g, mul(buf, this.momentum)) : buf;
     }

@@ -39,7 +39,10 @@ export class CpuBackend implements Backend {
     return (t.dataId as CpuData).values as T;
   }
   /** A kernel output of `shape` and `dtype`, with the array to fill. */
-  output<T extends TypedArray = Float32Array>(shape: Shape, dtype: DType): { out: { dataId: DataId; shape: Shape; dtype: DType }; values: T } {
+  output<T extends TypedArray = Float32Array>(
+    shape: Shape,
+    dtype: DType,
+  ): { out: { dataId: DataId; shape: Shape; dtype: DType }; values: T } {
     const values = allocTyped(dtype, sizeOf(shape)) as T;
     return { out: { dataId: { values } satisfies CpuData, shape, dtype }, values };
   }

@@ -13,7 +13,12 @@ export function forEachBroadcastRow(
   const rank = outShape.length;
   const strides = inShapes.map((s) => broadcastStrides(s, outShape));
   if (rank === 0) {
-    row(0, 1, inShapes.map(() => 0), inShapes.map(() => 0));
+    row(
+      0,
+      1,
+      inShapes.map(() => 0),
+      inShapes.map(() => 0),
+    );
     return;
   }
   const n = outShape[rank - 1];

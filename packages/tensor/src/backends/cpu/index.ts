@@ -26,8 +26,28 @@ import { unaryGrad } from './kernels/unaryGrad.js';
 import { where } from './kernels/where.js';
 
 const CPU_KERNELS: CpuKernel[] = [
-  argmax, binary, broadcastTo, cast, compare, concat, crossEntropy, crossEntropyGrad, fill, gather, matmul, padSlice,
-  randomUniform, reduce, scatterAdd, slice, softmax, softmaxGrad, transpose, unary, unaryGrad, where,
+  argmax,
+  binary,
+  broadcastTo,
+  cast,
+  compare,
+  concat,
+  crossEntropy,
+  crossEntropyGrad,
+  fill,
+  gather,
+  matmul,
+  padSlice,
+  randomUniform,
+  reduce,
+  scatterAdd,
+  slice,
+  softmax,
+  softmaxGrad,
+  transpose,
+  unary,
+  unaryGrad,
+  where,
 ] as CpuKernel[];
 
 let registered = false;

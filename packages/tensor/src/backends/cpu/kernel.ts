@@ -7,4 +7,7 @@ export interface CpuKernel<K extends KernelName = KernelName> {
   name: K;
   impl: KernelImpl<K, CpuBackend>;
 }
-export const cpuKernel = <K extends KernelName>(name: K, impl: KernelImpl<K, CpuBackend>): CpuKernel<K> => ({ name, impl });
+export const cpuKernel = <K extends KernelName>(name: K, impl: KernelImpl<K, CpuBackend>): CpuKernel<K> => ({
+  name,
+  impl,
+});

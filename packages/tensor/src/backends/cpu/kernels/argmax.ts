@@ -6,7 +6,10 @@ export const argmax = cpuKernel('argmax', (be, [x], { axis }) => {
   const outer = sizeOf(x.shape.slice(0, axis));
   const n = x.shape[axis];
   const inner = sizeOf(x.shape.slice(axis + 1));
-  const { out, values } = be.output<Int32Array>(x.shape.map((d, i) => (i === axis ? 1 : d)), 'i32');
+  const { out, values } = be.output<Int32Array>(
+    x.shape.map((d, i) => (i === axis ? 1 : d)),
+    'i32',
+  );
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let best = -Infinity;

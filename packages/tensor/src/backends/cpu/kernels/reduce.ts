@@ -17,8 +17,16 @@ export const reduce = cpuKernel('reduce', (be, [x], { op, axis }) => {
     for (let k = 0; k < n; k++) {
       const row = base + k * inner;
       if (op === 'sum') for (let i = 0; i < inner; i++) acc[i] += xv[row + i];
-      else if (op === 'max') for (let i = 0; i < inner; i++) { const v = xv[row + i]; if (v > acc[i] || Number.isNaN(v)) acc[i] = v; }
-      else for (let i = 0; i < inner; i++) { const v = xv[row + i]; if (v < acc[i] || Number.isNaN(v)) acc[i] = v; }
+      else if (op === 'max')
+        for (let i = 0; i < inner; i++) {
+          const v = xv[row + i];
+          if (v > acc[i] || Number.isNaN(v)) acc[i] = v;
+        }
+      else
+        for (let i = 0; i < inner; i++) {
+          const v = xv[row + i];
+          if (v < acc[i] || Number.isNaN(v)) acc[i] = v;
+        }
     }
     for (let i = 0; i < inner; i++) values[dst + i] = acc[i];
   }

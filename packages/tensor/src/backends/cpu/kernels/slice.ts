@@ -3,6 +3,14 @@ import { copyBox } from '../box.js';
 
 export const slice = cpuKernel('slice', (be, [x], { begin, size }) => {
   const { out, values } = be.output(size, x.dtype);
-  copyBox(be.values(x), x.shape, begin, values, size, size.map(() => 0), size);
+  copyBox(
+    be.values(x),
+    x.shape,
+    begin,
+    values,
+    size,
+    size.map(() => 0),
+    size,
+  );
   return out;
 });
