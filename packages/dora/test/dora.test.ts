@@ -11,18 +11,17 @@ import { describe, expect, it } from 'vitest';
 import { DoraMagnitude, doraVariant } from '../src/index.js';
 import {
   addArr,
-  doraMerged,
-  doraRef,
   expectClose,
   f64,
   linear,
   matmul,
   rand,
-  rowNorms,
   scaleArr,
+  setAdapter,
   transpose,
-} from './ref.js';
-import { setAdapter, tree } from './util.js';
+  tree,
+} from '@peftjs/test-utils';
+import { doraMerged, doraRef, rowNorms } from './ref.js';
 
 const IN = 6;
 const OUT = 5;

@@ -10,8 +10,8 @@ import { type LoraLayer, PeftModel } from '@peftjs/lora';
 import { Linear } from '@peftjs/nn';
 import { tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
-import { doraMerged, doraRef, expectClose, f64, rand, rowNorms } from './ref.js';
-import { goldenRoot, readF32, tree } from './util.js';
+import { expectClose, f64, goldenRoot, rand, readF32, tree } from '@peftjs/test-utils';
+import { doraMerged, doraRef, rowNorms } from './ref.js';
 
 const CASE = 'llama_dora';
 

@@ -9,18 +9,18 @@ import { mul, sum, tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
 import {
   addArr,
-  doraRef,
   dot,
   expectClose,
   f64,
   finiteDiff,
   matmul,
   rand,
-  rowNorms,
   scaleArr,
+  setAdapter,
   transpose,
-} from './ref.js';
-import { setAdapter, tree } from './util.js';
+  tree,
+} from '@peftjs/test-utils';
+import { doraRef, rowNorms } from './ref.js';
 
 const IN = 5;
 const OUT = 4;

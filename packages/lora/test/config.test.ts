@@ -8,7 +8,7 @@ import { Linear } from '@peftjs/nn';
 import { getAdapterMethodByPeftType, PeftConfigError } from '@peftjs/registry';
 import { describe, expect, it } from 'vitest';
 import { getPeftModel, loraConfigToJSON, loraMethod, normalizeLoraConfig, patternValue } from '../src/index.js';
-import { goldenRoot, tree } from './util.js';
+import { goldenRoot, tree } from '@peftjs/test-utils';
 
 describe('normalizeLoraConfig', () => {
   it('fills PEFT 0.21 defaults', () => {

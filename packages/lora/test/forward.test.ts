@@ -9,8 +9,17 @@ import { PeftError } from '@peftjs/registry';
 import { tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
 import { getPeftModel, LoraLayer } from '../src/index.js';
-import { conv1d, expectClose, f64, linear, loraEmbeddingRef, loraRef, rand } from './ref.js';
-import { setAdapter, tree } from './util.js';
+import {
+  conv1d,
+  expectClose,
+  f64,
+  linear,
+  loraEmbeddingRef,
+  loraRef,
+  rand,
+  setAdapter,
+  tree,
+} from '@peftjs/test-utils';
 
 const M = 5;
 const IN = 6;

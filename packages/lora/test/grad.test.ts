@@ -7,8 +7,19 @@ import { Conv1D, Embedding, Linear } from '@peftjs/nn';
 import { mul, sum, type Tensor, tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
 import { getPeftModel, type LoraLayer } from '../src/index.js';
-import { conv1d, dot, expectClose, f64, finiteDiff, linear, loraEmbeddingRef, loraRef, rand } from './ref.js';
-import { setAdapter, tree } from './util.js';
+import {
+  conv1d,
+  dot,
+  expectClose,
+  f64,
+  finiteDiff,
+  linear,
+  loraEmbeddingRef,
+  loraRef,
+  rand,
+  setAdapter,
+  tree,
+} from '@peftjs/test-utils';
 
 const IN = 5;
 const OUT = 4;

@@ -8,8 +8,7 @@ import { Conv1D, Embedding, Linear } from '@peftjs/nn';
 import { tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
 import { getPeftModel, type LoraLayer } from '../src/index.js';
-import { conv1d, expectClose, f64, linear, rand } from './ref.js';
-import { tree } from './util.js';
+import { conv1d, expectClose, f64, linear, rand, tree } from '@peftjs/test-utils';
 
 function stats(v: number[]) {
   const n = v.length;

@@ -13,15 +13,18 @@ import {
   conv1d,
   expectClose,
   f64,
+  goldenRoot,
   linear,
   loraEmbeddingRef,
   loraRef,
   matmul,
   rand,
+  readF32,
   scaleArr,
+  setAdapter,
   transpose,
-} from './ref.js';
-import { goldenRoot, readF32, setAdapter, tree } from './util.js';
+  tree,
+} from '@peftjs/test-utils';
 
 const IN = 6;
 const OUT = 5;

@@ -9,8 +9,7 @@ import { Embedding, Linear, type Module } from '@peftjs/nn';
 import { tensor } from '@peftjs/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getPeftModel, PeftModel } from '../src/index.js';
-import { expectClose, f64, linear, loraRef, rand } from './ref.js';
-import { setAdapter, tree } from './util.js';
+import { expectClose, f64, linear, loraRef, rand, setAdapter, tree } from '@peftjs/test-utils';
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -20,7 +20,7 @@ import {
   PeftModel,
   registerAdapter,
 } from '../src/index.js';
-import { expectClose, f64, linear, rand } from './ref.js';
+import { expectClose, f64, linear, rand } from '@peftjs/test-utils';
 import { baseWeights, NET_PARAMS, Net, ShiftLayer, shiftMethod } from './toy.js';
 
 beforeAll(() => registerAdapter(shiftMethod));

@@ -3,9 +3,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LayerModule, Module } from '@peftjs/nn';
-import { KEY_PREFIX, type PeftModel } from '@peftjs/registry';
 import { type Tensor, tensor } from '@peftjs/tensor';
 import { f64 } from './ref.js';
+
+/**
+ * The prefix PEFT puts before module paths in saved adapter keys (`adapter_model.safetensors`). It equals
+ * `KEY_PREFIX` of @peftjs/registry, repeated here because this package must not depend on registry (registry's own
+ * tests use this package, which would make a workspace dependency cycle).
+ */
+export const PEFT_KEY_PREFIX = 'base_model.model.';
+
+/** What `setAdapter` needs of a PEFT model (structurally a `PeftModel` of @peftjs/registry). */
+export interface AdapterStateTarget {
+  readonly activeAdapter: string;
+  loadAdapterState(tensors: Record<string, Tensor>, name?: string, opts?: { strict?: boolean }): unknown;
+}
 
 /** A container module; `forward` runs the child named `main` (if any). */
 export class Node extends Module {
@@ -39,7 +51,7 @@ export function tree(modules: Record<string, Module>): Node {
 
 /** Set adapter tensors by saved key suffix (e.g. `{ 'proj.lora_A.weight': [...] }`); returns the f32-rounded values. */
 export function setAdapter(
-  peft: PeftModel,
+  peft: AdapterStateTarget,
   values: Record<string, { data: number[]; shape: number[] }>,
   adapter = peft.activeAdapter,
 ): Record<string, number[]> {
@@ -47,17 +59,19 @@ export function setAdapter(
   const out: Record<string, number[]> = {};
   for (const [k, v] of Object.entries(values)) {
     const t = tensor(v.data, v.shape);
-    tensors[`${KEY_PREFIX}${k}`] = t;
+    tensors[`${PEFT_KEY_PREFIX}${k}`] = t;
     out[k] = f64(t);
   }
   peft.loadAdapterState(tensors, adapter, { strict: false });
   return out;
 }
 
+/** The repository root (this file is `<root>/packages/test-utils/src/fixtures.ts`). */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
 /** The golden folder: `$PEFTJS_GOLDEN`, else `shared/golden` beside the repository (as the CLI tests look). */
 export function goldenRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [process.env.PEFTJS_GOLDEN, resolve(here, '../../../../shared/golden')].filter(
+  const candidates = [process.env.PEFTJS_GOLDEN, resolve(REPO_ROOT, '../shared/golden')].filter(
     (p): p is string => typeof p === 'string' && p.length > 0,
   );
   const found = candidates.find((p) => existsSync(join(p, 'README.md')));
