@@ -106,6 +106,34 @@ function describeAdapter(
 }
 
 /**
+ * Dawn instances in this process, one per set of toggles, shared by every device requested with those toggles and
+ * dropped when the last of those devices is destroyed (a referenced instance keeps Node's event loop alive). Creating
+ * and dropping one instance per device let Dawn's event processing deadlock on lavapipe (seen in CI, in a test that
+ * destroys several devices), and instances are heavy anyway.
+ */
+const dawnInstances = new Map<string, { gpu: GPU; users: number }>();
+
+function acquireDawnInstance(create: (toggles: string[]) => GPU, toggles: string[]): { gpu: GPU; release: () => void } {
+  const key = JSON.stringify(toggles);
+  let entry = dawnInstances.get(key);
+  if (!entry) {
+    entry = { gpu: create(toggles), users: 0 };
+    dawnInstances.set(key, entry);
+  }
+  entry.users++;
+  const shared = entry;
+  let released = false;
+  return {
+    gpu: shared.gpu,
+    release() {
+      if (released) return;
+      released = true;
+      if (--shared.users === 0 && dawnInstances.get(key) === shared) dawnInstances.delete(key);
+    },
+  };
+}
+
+/**
  * Acquire a WebGPU device: `navigator.gpu` in browsers, the `webgpu` package (Dawn) in Node. Requests the adapter's
  * maximum limits and the useful optional features present ('shader-f16', 'subgroups', 'timestamp-query'), and
  * reports what it got. Throws {@link WebGPUUnavailableError} (naming what to install) when there is no adapter.
@@ -114,6 +142,7 @@ export async function requestWebGPUDevice(opts: RequestDeviceOptions = {}): Prom
   let gpu: GPU | null = opts.gpu ?? null;
   let platform: 'node' | 'browser' = 'browser';
   const toggles = [...(opts.dawnToggles ?? [])];
+  let releaseInstance = () => {};
   if (!gpu) {
     if (isBrowser()) {
       gpu = (navigator as Navigator & { gpu: GPU }).gpu;
@@ -124,7 +153,9 @@ export async function requestWebGPUDevice(opts: RequestDeviceOptions = {}): Prom
       for (const [k, v] of Object.entries(dawn.globals)) {
         if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
       }
-      gpu = dawn.create(toggles);
+      const instance = acquireDawnInstance(dawn.create, toggles);
+      gpu = instance.gpu;
+      releaseInstance = instance.release;
     } else {
       throw new WebGPUUnavailableError(
         'this environment has no navigator.gpu (WebGPU is not enabled or not supported)',
@@ -140,9 +171,11 @@ export async function requestWebGPUDevice(opts: RequestDeviceOptions = {}): Prom
       forceFallbackAdapter: opts.forceFallbackAdapter,
     });
   } catch (e) {
+    releaseInstance();
     throw new WebGPUUnavailableError(`requestAdapter() failed: ${(e as Error).message}`);
   }
   if (!adapter) {
+    releaseInstance();
     throw new WebGPUUnavailableError(
       platform === 'node'
         ? 'Dawn found no WebGPU adapter (no Vulkan/Metal/D3D12 driver it accepts)'
@@ -166,6 +199,7 @@ export async function requestWebGPUDevice(opts: RequestDeviceOptions = {}): Prom
       requiredLimits,
     });
   } catch (e) {
+    releaseInstance();
     throw new WebGPUUnavailableError(`requestDevice() failed: ${(e as Error).message}`);
   }
   const limits = {} as WebGPUDeviceReport['limits'];
@@ -192,6 +226,7 @@ export async function requestWebGPUDevice(opts: RequestDeviceOptions = {}): Prom
       }
       gpu = null;
       adapter = null;
+      releaseInstance();
     },
   };
   return handle;
