@@ -13,6 +13,8 @@ function runtimeDir(): string {
 
 export default defineConfig({
   test: {
+    // Fail fast, never hang, if native WebGPU code deadlocks (see @peftjs/test-utils/watchdog).
+    setupFiles: ['@peftjs/test-utils/watchdog'],
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

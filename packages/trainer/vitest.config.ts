@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { include: ['test/**/*.test.ts'], testTimeout: 60_000 },
+  // setupFiles: fail fast, never hang, if native WebGPU code deadlocks (see @peftjs/test-utils/watchdog).
+  test: { include: ['test/**/*.test.ts'], setupFiles: ['@peftjs/test-utils/watchdog'], testTimeout: 60_000 },
 });
