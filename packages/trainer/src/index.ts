@@ -32,5 +32,13 @@ export type { SGDOptions } from './optim/sgd.js';
 export { SGD } from './optim/sgd.js';
 export type { ProgressSink } from './progress.js';
 export { createProgress } from './progress.js';
-export type { StepInfo, StoppedReason, TrainerCallback, TrainerOptions, TrainerState, TrainResult } from './trainer.js';
+export type {
+  GeneratorState,
+  StepInfo,
+  StoppedReason,
+  TrainerCallback,
+  TrainerOptions,
+  TrainerState,
+  TrainResult,
+} from './trainer.js';
 export { NonFiniteError, Trainer } from './trainer.js';

@@ -173,7 +173,8 @@ export class NonFiniteError extends Error {
   }
 }
 
-interface GeneratorState {
+/** A random generator's position, saved in checkpoints so that dropout resumes exactly. */
+export interface GeneratorState {
   seed: number;
   counter: number;
 }
