@@ -1,28 +1,13 @@
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { openFile } from '@peftjs/safetensors/node';
 import { type Backend, type Tensor, tidy } from '@peftjs/tensor';
+import { goldenRoot } from '@peftjs/test-utils';
 import { expect } from 'vitest';
 import type { PreTrainedModel } from '../../src/index.js';
 import { fromPretrained } from '../../src/node.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** The monorepo root (packages/models/test/helpers → four levels up). */
-export const REPO_ROOT = resolve(here, '../../../..');
-
-/**
- * The golden reference folder: `$PEFTJS_GOLDEN`, else `../shared/golden` next to the repository (where CI puts it).
- * Missing golden data is an error, not a skip: these are the acceptance checks.
- */
-export function goldenRoot(): string {
-  const candidates = [process.env.PEFTJS_GOLDEN, resolve(REPO_ROOT, '../shared/golden')].filter(
-    (p): p is string => typeof p === 'string' && p.length > 0,
-  );
-  const found = candidates.find((p) => existsSync(join(p, 'README.md')));
-  if (!found) throw new Error(`golden reference folder not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
+/** The golden reference folder (missing is an error, not a skip: these are the acceptance checks). */
+export { goldenRoot };
 
 /** max|ours − ref| / max(max|ref|, 1e-6): the golden suite's error measure. */
 export function relMaxError(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
