@@ -1,11 +1,6 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.preset';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', bin: 'src/bin.ts' },
-  format: ['esm'],
-  dts: { entry: { index: 'src/index.ts' } },
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  banner: ({ format }) => (format === 'esm' ? {} : {}),
-});
+export default packageBuild(
+  { index: 'src/index.ts', bin: 'src/bin.ts' },
+  { dts: { entry: { index: 'src/index.ts' } } },
+);

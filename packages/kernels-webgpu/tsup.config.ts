@@ -1,12 +1,4 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.preset';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  // Dawn for Node is loaded lazily (dynamic import) and only outside browsers.
-  external: ['webgpu', '@peftjs/tensor'],
-});
+// Dawn for Node is loaded lazily (dynamic import) and only outside browsers.
+export default packageBuild({ index: 'src/index.ts' }, { external: ['webgpu', '@peftjs/tensor'] });

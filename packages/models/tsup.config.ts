@@ -1,12 +1,7 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.preset';
 
-export default defineConfig({
-  // Two entries: the universal core (no Node built-ins) and the Node directory layer (fromPretrained / savePretrained).
-  entry: { index: 'src/index.ts', node: 'src/node.ts' },
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  external: ['@peftjs/tensor', '@peftjs/nn', '@peftjs/safetensors', '@huggingface/tokenizers'],
-});
+// Two entries: the universal core (no Node built-ins) and the Node directory layer (fromPretrained / savePretrained).
+export default packageBuild(
+  { index: 'src/index.ts', node: 'src/node.ts' },
+  { external: ['@peftjs/tensor', '@peftjs/nn', '@peftjs/safetensors', '@huggingface/tokenizers'] },
+);
