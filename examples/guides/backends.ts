@@ -1,13 +1,12 @@
 // docs/guides/backends-and-memory.md, runnable: `pnpm build && XDG_RUNTIME_DIR=/tmp/xdg npx tsx examples/guides/backends.ts`.
 // Memory rules on the CPU backend, then the same computation on WebGPU (Dawn in Node), compared with the CPU.
 import { initBackend, keep, memory, randn, setBackend, type Tensor, tensor, tidy } from '@peftjs/tensor';
-// The root workspace does not depend on @peftjs/kernels-webgpu; an application imports '@peftjs/kernels-webgpu'.
 import {
   formatDeviceReport,
   getWebGPUBackend,
   registerWebGPUBackend,
   WebGPUUnavailableError,
-} from '../../packages/kernels-webgpu/dist/index.js';
+} from '@peftjs/kernels-webgpu';
 
 const start = memory();
 

@@ -7,7 +7,7 @@ import { noGrad, type Tensor, tensor, tidy } from '@peftjs/tensor';
 import { compareValues, finiteDifference, type Ref } from '@peftjs/tensor/testing';
 import { loadTinyLlama } from '@peftjs/tiny-llama';
 import { Trainer } from '@peftjs/trainer';
-import { Linear } from '../../packages/nn/dist/index.js';
+import { Linear } from '@peftjs/nn';
 import { IA3Layer } from './custom-method.js'; // registers 'ia3'
 
 // 1. One feedforward layer against a float64 reference: y = (x ⊙ l)·Wᵀ + b, and dL/dl for L = Σ y ⊙ R.

@@ -3,8 +3,7 @@
 //
 //   non-feedforward target (k_proj, v_proj):  y = base(x) ⊙ l,   l: [out, 1], saved as <path>.ia3_l
 //   feedforward target (down_proj):           y = base(x ⊙ l),   l: [1, in]
-// The root workspace does not depend on @peftjs/nn, so this file imports its build by path; a package writes '@peftjs/nn'.
-import { Linear, type Module, ParameterDict } from '../../packages/nn/dist/index.js';
+import { Linear, type Module, ParameterDict } from '@peftjs/nn';
 import {
   AdapterLayer,
   type AdapterMethod,

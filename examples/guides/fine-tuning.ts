@@ -7,8 +7,7 @@ import { getPeftModel, PeftModel } from '@peftjs/registry';
 import { noGrad, type Tensor, tensor, tidy } from '@peftjs/tensor';
 import { loadCorpus, loadTinyLlama } from '@peftjs/tiny-llama';
 import { chunkTokens, compareMethods, formatComparisonTable, Trainer, type TrainerOptions } from '@peftjs/trainer';
-// The root workspace does not depend on @peftjs/dora; an application writes `import '@peftjs/dora'`.
-import '../../packages/dora/dist/index.js'; // registers DoRA (use_dora: true)
+import '@peftjs/dora'; // registers DoRA (use_dora: true)
 
 const OUT = '/tmp/peftjs-guide';
 await rm(OUT, { recursive: true, force: true });
