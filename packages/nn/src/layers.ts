@@ -11,19 +11,23 @@ import {
   layerNorm,
   linear,
   matmul,
+  noGrad,
   ones,
   randn,
+  reshape,
   rmsNorm,
   slice,
   type Tensor,
   tensor,
   tidy,
+  transpose,
   uniform,
   unsqueeze,
   where,
   zeros,
 } from '@peftjs/tensor';
 import type { ParamOptions } from './init.js';
+import type { LinearLike } from './linear-like.js';
 import { Module } from './module.js';
 
 /** Options of {@link Linear}. */
@@ -41,7 +45,10 @@ export interface LinearOptions extends ParamOptions {
  * y = x·Wᵀ + b with PyTorch's layout: `weight` is [out, in], `bias` [out]. Initialised as `torch.nn.Linear`
  * (Kaiming-uniform weight with a = √5, bias uniform in ±1/√in) unless `initStd` is given.
  */
-export class Linear extends Module {
+export class Linear extends Module implements LinearLike {
+  readonly linearLike = true as const;
+  readonly fanInFanOut = false;
+  readonly quantized = false;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -84,6 +91,14 @@ export class Linear extends Module {
     return linear(x, this.weight, this.bias);
   }
 
+  denseWeight(): Tensor {
+    return reshape(this.weight, this.weight.shape);
+  }
+
+  setDenseWeight(w: Tensor): void {
+    replaceWeight(this, noGrad(() => w.detach()));
+  }
+
   protected override extraRepr(): string {
     return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null}`;
   }
@@ -93,7 +108,10 @@ export class Linear extends Module {
  * GPT-2's `Conv1D`: a linear layer with the weight stored transposed, [in, out], so y = x·W + b. (Hugging Face
  * writes it `Conv1D(nf=out, nx=in)`.) Initialised as Hugging Face does: weight N(0, 0.02), bias zeros.
  */
-export class Conv1D extends Module {
+export class Conv1D extends Module implements LinearLike {
+  readonly linearLike = true as const;
+  readonly fanInFanOut = true;
+  readonly quantized = false;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -130,6 +148,14 @@ export class Conv1D extends Module {
       const y = matmul(x, w);
       return b ? add(y, b) : y;
     });
+  }
+
+  denseWeight(): Tensor {
+    return transpose(this.weight);
+  }
+
+  setDenseWeight(w: Tensor): void {
+    replaceWeight(this, noGrad(() => transpose(w)));
   }
 
   protected override extraRepr(): string {
@@ -300,4 +326,12 @@ export class Identity extends Module {
   forward(x: Tensor): Tensor {
     return x;
   }
+}
+
+/** Swap in a new weight tensor, keeping `requiresGrad`, and free the old one. */
+function replaceWeight(m: Module, next: Tensor): void {
+  const old = m.param('weight');
+  next.requiresGrad = old.requiresGrad;
+  m.setParameter('weight', next);
+  old.dispose();
 }

@@ -70,6 +70,12 @@ export function naiveDecode(buf: Buffer): {
         case 'I32':
           values.push(buf.readInt32LE(at + 4 * i));
           break;
+        case 'U8':
+          values.push(buf.readUInt8(at + i));
+          break;
+        case 'I8':
+          values.push(buf.readInt8(at + i));
+          break;
         default:
           throw new Error(`naive decoder: dtype ${e.dtype}`);
       }
