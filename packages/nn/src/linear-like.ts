@@ -37,5 +37,5 @@ export interface LinearLike extends Module {
 
 /** Whether `m` implements {@link LinearLike}. */
 export function isLinearLike(m: unknown): m is LinearLike {
-  return m instanceof Module && (m as Partial<LinearLike>).linearLike === true;
+  return m instanceof Module && (m as unknown as Partial<LinearLike>).linearLike === true;
 }
