@@ -18,6 +18,7 @@ import { CliError } from '../errors.js';
 import { ADAPTER_OPTIONS, readConfigFile, resolveMethod } from '../methods.js';
 import { loadBaseModel } from '../model.js';
 import { stepLogger, TRAINING_OPTIONS, trainingOptions } from '../training.js';
+import { savePeftModel } from '@peftjs/registry/node';
 
 export const DEFAULT_ADAPTER_DIR = 'peftjs-adapter';
 
@@ -132,7 +133,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     say(
       `held-out perplexity after:  ${after.perplexity.toFixed(3)}  (loss ${after.loss.toFixed(4)}, accuracy ${(100 * after.accuracy).toFixed(1)}%; ${change <= 0 ? '' : '+'}${change.toFixed(1)}%)`,
     );
-    await peft.savePretrained(out);
+    await savePeftModel(peft, out);
     const size = (await stat(join(out, 'adapter_model.safetensors'))).size;
     const total = (performance.now() - t0) / 1000;
     say(`adapter saved to ${out}/ (adapter_config.json, adapter_model.safetensors ${formatBytes(size)})`);

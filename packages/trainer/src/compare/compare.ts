@@ -70,8 +70,7 @@ function metrics(e: { loss: number; perplexity?: number; accuracy?: number | nul
  * ```ts
  * const result = await compareMethods({
  *   makeModel: () => loadTinyLlama().then((t) => t.model),
- *   methods: [{ name: 'lora', config: { peft_type: 'LORA', r: 8, target_modules: ['q_proj', 'v_proj'] } },
- *             { name: 'dora', config: { peft_type: 'LORA', use_dora: true, r: 8, target_modules: ['q_proj', 'v_proj'] } }],
+ *   methods: availableMethods().map((name) => ({ name, config: defaultMethodConfig(name, { r: 8 }) })),
  *   train, eval: heldOut, trainerOptions: { optimizer: 'adamw', lr: 1e-3, batchSize: 8, maxSteps: 100, seed: 0 },
  * });
  * console.log(formatComparisonTable(result));
