@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getPeftModel, type PeftModel } from '@peftjs/registry';
 import { manualSeed } from '@peftjs/tensor';
-import { evaluate, formatBytes, Trainer } from '@peftjs/trainer';
+import { evaluate, formatBytes, prepareModelFor, Trainer, withSuggestedLearningRates } from '@peftjs/trainer';
 import { formatHelp, parseCommandArgs, str } from '../args.js';
 import {
   BACKEND_OPTION,
@@ -90,7 +90,12 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     io.err(`data:    ${data.trainLabel}: ${data.train.length} sequences × ${data.seqLen} tokens`);
     io.err(`eval:    ${data.evalLabel}: ${data.eval.length} sequences`);
     manualSeed(trainOpts.seed ?? 42);
+    if (values.lr === undefined && configPath === undefined) {
+      const [suggested] = withSuggestedLearningRates([spec], base.model.countParameters().total);
+      if (suggested?.lr !== undefined) trainOpts.lr = suggested.lr;
+    }
     try {
+      base.model = await prepareModelFor(spec.name, base.model);
       peft = getPeftModel(base.model, spec.config);
     } catch (e) {
       base.model.dispose();

@@ -1,3 +1,4 @@
+import type { Module } from '@peftjs/nn';
 import { getPreset, listPresets, presetLabel } from '@peftjs/registry';
 
 /** The linear layers of a LLaMA-style decoder block: attention q/k/v/o and the MLP gate/up/down projections. */
@@ -9,6 +10,8 @@ export interface MethodSpec {
   name: string;
   /** A PEFT config object (`peft_type` required), as it would appear in adapter_config.json. */
   config: Record<string, unknown>;
+  /** This method's own learning rate, instead of the shared one (prompt methods want far higher ones). */
+  lr?: number;
 }
 
 /**
@@ -56,4 +59,20 @@ export function suggestedLearningRate(name: string, modelParams: number): number
 /** A readable label for a PEFT config: the preset that claims it, else its method's name. */
 export function methodLabel(config: Record<string, unknown>): string {
   return presetLabel(config);
+}
+
+/** The base model as the preset named `name` wants it (e.g. quantized), or `model` itself when it changes nothing. */
+export async function prepareModelFor<M extends Module>(name: string, model: M): Promise<M> {
+  const preset = listPresets().find((p) => p.name === name);
+  return preset?.prepareModel ? ((await preset.prepareModel(model)) as M) : model;
+}
+
+/** Each spec with the learning rate its preset suggests for `modelParams`, unless it has one (or no preset). */
+export function withSuggestedLearningRates(specs: MethodSpec[], modelParams: number): MethodSpec[] {
+  return specs.map((s) => {
+    if (s.lr !== undefined) return s;
+    const preset = listPresets().find((p) => p.name === s.name);
+    const lr = preset?.learningRate?.(modelParams);
+    return lr === undefined ? s : { ...s, lr };
+  });
 }

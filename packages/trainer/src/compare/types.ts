@@ -19,6 +19,8 @@ export interface MethodResult {
   peftType: string;
   /** The PEFT config the method was trained with (as given). */
   config: Record<string, unknown>;
+  /** The peak learning rate it trained with (the shared one unless the method brought its own). */
+  lr?: number;
   trainableParams: number;
   totalParams: number;
   /** 100 · trainable / total. */
