@@ -62,4 +62,4 @@ export {
   uniformAt,
 } from './random.js';
 export type { RandomOptions } from './random.js';
-export { erf } from './math.js';
+export { erf, relMaxError } from './math.js';
