@@ -243,6 +243,21 @@ export async function loadQuantizedModel(
         q = Linear8bit.fromQuantized(await read8bit(reader, path, lin), { backend, bias });
         for (const k of ['.weight', '.SCB', '.weight_format']) consumed.add(`${path}${k}`);
       }
+      if (!q) {
+        // quantized bytes without the state that describes them
+        const w = `${path}.weight`;
+        const stored = names.has(w) ? reader.info(w).dtype : null;
+        if (names.has(`${w}.absmax`) || names.has(`${w}.quant_map`) || stored === 'U8') {
+          throw new QuantizationError(
+            'MISSING_TENSOR',
+            'missing from the checkpoint',
+            `${w}.quant_state.bitsandbytes__nf4|fp4`,
+          );
+        }
+        if (names.has(`${path}.weight_format`) || stored === 'I8') {
+          throw new QuantizationError('MISSING_TENSOR', 'missing from the checkpoint', `${path}.SCB`);
+        }
+      }
       if (q) model.setSubmodule(path, q)?.dispose();
     }
     const stray = [...names].filter(

@@ -88,7 +88,7 @@ abstract class QuantLinear extends Module implements LinearLike {
  * bitsandbytes' `Linear4bit` as a frozen base layer: the weight is stored as packed NF4/FP4 codes (u8), block
  * scales (f32, or u8 codes plus f32 nested scales with double quantization) on the backend, and every product
  * dequantizes it inside the kernel. Its state dict holds `weight` (the packed bytes, [ceil(n/2), 1] as
- * bitsandbytes); the other transformers keys are written by `quantizedStateDict`.
+ * bitsandbytes, a frozen u8 parameter); the other transformers keys are written by `quantizedStateDict`.
  */
 export class Linear4bit extends QuantLinear {
   quantType: QuantType4bit;
@@ -135,7 +135,8 @@ export class Linear4bit extends QuantLinear {
 
   private store(q: Quantized4bit, backend: Backend): void {
     const n = this.outFeatures * this.inFeatures;
-    this.registerBuffer('weight', tensor(q.packed, [(n + 1) >> 1, 1], { dtype: 'u8', backend }));
+    // A frozen parameter, as bitsandbytes' Params4bit: adapter methods find the layer's backend and device there.
+    this.registerParameter('weight', tensor(q.packed, [(n + 1) >> 1, 1], { dtype: 'u8', backend }));
     if (q.nested) {
       this.registerBuffer('absmax', tensor(q.nested.codes, [q.nested.codes.length], { dtype: 'u8', backend }), {
         persistent: false,
@@ -154,9 +155,9 @@ export class Linear4bit extends QuantLinear {
   }
 
   private replace(q: Quantized4bit): void {
-    const backend = this.buffer('weight').backend;
-    const old = [this.buffer('weight'), this.buffer('absmax'), this.optionalBuffer('nested_absmax')];
-    this.setBuffer('weight', tensor(q.packed, [q.packed.length, 1], { dtype: 'u8', backend }));
+    const backend = this.param('weight').backend;
+    const old = [this.param('weight'), this.buffer('absmax'), this.optionalBuffer('nested_absmax')];
+    this.setParameter('weight', tensor(q.packed, [q.packed.length, 1], { dtype: 'u8', backend }));
     if (q.nested) {
       this.setBuffer('absmax', tensor(q.nested.codes, [q.nested.codes.length], { dtype: 'u8', backend }));
       this.setBuffer('nested_absmax', tensor(q.nested.absmax, [q.nested.absmax.length], { backend }));
@@ -178,7 +179,7 @@ export class Linear4bit extends QuantLinear {
 
   /** The stored weight as the tensor layer's kernels take it. The tensors are the layer's own. */
   get quantWeight(): Quant4bitWeight {
-    const packed = this.buffer('weight');
+    const packed = this.param('weight');
     return {
       packed,
       absmax: this.buffer('absmax'),
@@ -305,7 +306,7 @@ export class Linear8bit extends QuantLinear {
   private constructor(q: QuantizedInt8, opts: QuantLinearOptions) {
     super(q.shape[1], q.shape[0]);
     const backend = opts.backend ?? getBackend();
-    this.registerBuffer('weight', tensor(q.weight, [...q.shape], { dtype: 'i8', backend }));
+    this.registerParameter('weight', tensor(q.weight, [...q.shape], { dtype: 'i8', backend }));
     this.registerBuffer('SCB', tensor(q.scb, [q.shape[0]], { backend }));
     this.registerBuffer('weight_format', tensor(Uint8Array.of(0), [], { dtype: 'u8', backend }));
     this.setBias(opts.bias, backend);
@@ -329,7 +330,7 @@ export class Linear8bit extends QuantLinear {
   }
 
   get int8Weight(): Int8Weight {
-    return { weight: this.buffer('weight'), scb: this.buffer('SCB') };
+    return { weight: this.param('weight'), scb: this.buffer('SCB') };
   }
 
   forward(x: Tensor): Tensor {
@@ -351,9 +352,9 @@ export class Linear8bit extends QuantLinear {
   }
 
   private replace(q: QuantizedInt8): void {
-    const backend = this.buffer('weight').backend;
-    const old = [this.buffer('weight'), this.buffer('SCB')];
-    this.setBuffer('weight', tensor(q.weight, [...q.shape], { dtype: 'i8', backend }));
+    const backend = this.param('weight').backend;
+    const old = [this.param('weight'), this.buffer('SCB')];
+    this.setParameter('weight', tensor(q.weight, [...q.shape], { dtype: 'i8', backend }));
     this.setBuffer('SCB', tensor(q.scb, [q.shape[0]], { backend }));
     for (const t of old) t.dispose();
   }
@@ -361,7 +362,7 @@ export class Linear8bit extends QuantLinear {
   async toQuantized(): Promise<QuantizedInt8> {
     return {
       shape: [this.outFeatures, this.inFeatures],
-      weight: (await this.buffer('weight').data()) as Int8Array,
+      weight: (await this.param('weight').data()) as Int8Array,
       scb: (await this.buffer('SCB').data()) as Float32Array,
     };
   }
