@@ -25,7 +25,6 @@ import {
   tidy,
 } from '@peftjs/tensor';
 import {
-  type GoldenCase,
   type GoldenFile,
   type GoldenLayout,
   openGoldenFile,
