@@ -30,13 +30,17 @@ function dequant4(
   const code = Float32Array.from(l.code);
   const bs = l.blocksize;
   const n = out.length;
+  // Block sizes are even, so every block starts on a byte boundary: two values per byte, high nibble first.
   for (let b = 0, start = 0; start < n; b++, start += bs) {
     const s = scales[b];
     const end = Math.min(n, start + bs);
-    for (let i = start; i < end; i++) {
+    let i = start;
+    for (; i + 1 < end; i += 2) {
       const byte = packed[i >> 1];
-      out[i] = code[i & 1 ? byte & 15 : byte >> 4] * s;
+      out[i] = code[byte >> 4] * s;
+      out[i + 1] = code[byte & 15] * s;
     }
+    if (i < end) out[i] = code[packed[i >> 1] >> 4] * s;
   }
 }
 
