@@ -43,8 +43,11 @@ function syncValues(t: Tensor, what: string): Float32Array {
 }
 
 abstract class QuantLinear extends Module implements LinearLike {
+  /** Marks the `LinearLike` protocol of `@peftjs/nn`. */
   readonly linearLike = true as const;
+  /** The weight is stored [out, in]. */
   readonly fanInFanOut = false;
+  /** The weight is stored quantized. */
   readonly quantized = true;
   constructor(
     readonly inFeatures: number,
