@@ -8,7 +8,8 @@ export type QuantizationErrorCode =
   | 'BAD_DTYPE'
   | 'BAD_QUANT_STATE'
   | 'MISSING_TENSOR'
-  | 'BAD_CONFIG';
+  | 'BAD_CONFIG'
+  | 'PENDING_WEIGHT';
 
 /**
  * A quantized tensor, quant state or quantization config that does not describe a valid bitsandbytes layout.

@@ -23,5 +23,5 @@ export * from './codes.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './int8.js';
-export { checkQuantized4bit, Linear4bit, Linear8bit, type QuantLinearOptions } from './linear.js';
+export { checkQuantized4bit, Linear4bit, Linear8bit, type QuantLinearOptions, settleQuantized } from './linear.js';
 export * from './quant-state.js';

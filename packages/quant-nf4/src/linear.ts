@@ -8,7 +8,9 @@ import {
   type Int8Weight,
   matmul4bit,
   matmulInt8,
+  noGrad,
   type Quant4bitWeight,
+  reshape,
   type Tensor,
   tensor,
 } from '@peftjs/tensor';
@@ -27,21 +29,6 @@ export interface QuantLinearOptions {
   dtype?: string;
 }
 
-/** Dense float32 values of a tensor that lives on any backend (async readback). */
-async function hostValues(t: Tensor): Promise<Float32Array> {
-  return (await t.data()) as Float32Array;
-}
-
-function syncValues(t: Tensor, what: string): Float32Array {
-  if (!t.backend.readSync) {
-    throw new QuantizationError(
-      'BAD_ARGUMENT',
-      `${what}: quantizing needs the values on the host; on backend '${t.backend.name}' use setDenseWeightAsync()`,
-    );
-  }
-  return t.dataSync() as Float32Array;
-}
-
 abstract class QuantLinear extends Module implements LinearLike {
   /** Marks the `LinearLike` protocol of `@peftjs/nn`. */
   readonly linearLike = true as const;
@@ -54,6 +41,7 @@ abstract class QuantLinear extends Module implements LinearLike {
     readonly outFeatures: number,
   ) {
     super();
+    this.registerBuffer('pending_weight', null, { persistent: false });
   }
   get bias(): Tensor | null {
     return this.optionalParam('bias');
@@ -72,11 +60,73 @@ abstract class QuantLinear extends Module implements LinearLike {
     return out;
   }
   abstract forward(x: Tensor): Tensor;
-  abstract denseWeight(): Tensor;
-  /** Quantize `w` ([out, in], float32) into this layer, replacing its stored weight (CPU values: synchronous). */
-  abstract setDenseWeight(w: Tensor): void;
-  /** {@link setDenseWeight} for tensors on any backend (reads `w` back first). */
-  abstract setDenseWeightAsync(w: Tensor): Promise<void>;
+  /** The dequantized weight (a temporary the caller owns). */
+  protected abstract dequantized(): Tensor;
+  /** Quantize host values [out, in] into the stored weight. */
+  protected abstract storeDense(values: Float32Array): void;
+
+  denseWeight(): Tensor {
+    const p = this.pendingWeight;
+    return p ? reshape(p, p.shape) : this.dequantized();
+  }
+
+  /**
+   * Quantize `w` ([out, in], float32) into this layer, replacing its stored weight, as PEFT's merge into a
+   * bitsandbytes layer does. Quantizing needs the values on the host: on the CPU this happens now; on a backend
+   * without synchronous readback (WebGPU) `w` is kept until {@link settle} (or `settleQuantized(model)`) quantizes
+   * it, and the layer refuses to run before that.
+   */
+  setDenseWeight(w: Tensor): void {
+    this.checkDense(w);
+    if (w.backend.readSync) {
+      this.setBuffer('pending_weight', null)?.dispose();
+      this.storeDense(w.dataSync() as Float32Array);
+      return;
+    }
+    this.setBuffer(
+      'pending_weight',
+      noGrad(() => w.detach()),
+    )?.dispose();
+  }
+
+  /** {@link setDenseWeight} on any backend, quantizing at once (reads `w` back first). */
+  async setDenseWeightAsync(w: Tensor): Promise<void> {
+    this.checkDense(w);
+    const values = (await w.data()) as Float32Array;
+    this.setBuffer('pending_weight', null)?.dispose();
+    this.storeDense(values);
+  }
+
+  /** Whether a dense weight given to {@link setDenseWeight} still waits for {@link settle}. */
+  get hasPendingWeight(): boolean {
+    return this.pendingWeight !== null;
+  }
+
+  /** Quantize the weight {@link setDenseWeight} left pending (nothing to do when there is none). */
+  async settle(): Promise<void> {
+    const p = this.pendingWeight;
+    if (!p) return;
+    const values = (await p.data()) as Float32Array;
+    this.setBuffer('pending_weight', null)?.dispose();
+    this.storeDense(values);
+  }
+
+  protected get pendingWeight(): Tensor | null {
+    try {
+      return this.buffer('pending_weight');
+    } catch {
+      return null;
+    }
+  }
+
+  protected checkSettled(): void {
+    if (this.pendingWeight) {
+      throw new QuantizationError(
+        'PENDING_WEIGHT',
+        `${this.typeName}: a new dense weight waits to be quantized: await settleQuantized(model) (or layer.settle()) first`,
+      );
+    }
+  }
   protected checkDense(w: Tensor): void {
     if (w.rank !== 2 || w.shape[0] !== this.outFeatures || w.shape[1] !== this.inFeatures || w.dtype !== 'f32') {
       throw new QuantizationError(
@@ -197,21 +247,16 @@ export class Linear4bit extends QuantLinear {
   }
 
   forward(x: Tensor): Tensor {
+    this.checkSettled();
     return this.withBias(matmul4bit(x, this.quantWeight));
   }
 
-  denseWeight(): Tensor {
+  protected dequantized(): Tensor {
     return dequantize4bitOp(this.quantWeight);
   }
 
-  setDenseWeight(w: Tensor): void {
-    this.checkDense(w);
-    this.replace(this.requantize(syncValues(w, 'Linear4bit.setDenseWeight')));
-  }
-
-  async setDenseWeightAsync(w: Tensor): Promise<void> {
-    this.checkDense(w);
-    this.replace(this.requantize(await hostValues(w)));
+  protected storeDense(values: Float32Array): void {
+    this.replace(this.requantize(values));
   }
 
   private requantize(values: Float32Array): Quantized4bit {
@@ -337,21 +382,16 @@ export class Linear8bit extends QuantLinear {
   }
 
   forward(x: Tensor): Tensor {
+    this.checkSettled();
     return this.withBias(matmulInt8(x, this.int8Weight));
   }
 
-  denseWeight(): Tensor {
+  protected dequantized(): Tensor {
     return dequantizeInt8Op(this.int8Weight);
   }
 
-  setDenseWeight(w: Tensor): void {
-    this.checkDense(w);
-    this.replace(quantizeInt8Rowwise(syncValues(w, 'Linear8bit.setDenseWeight'), this.outFeatures, this.inFeatures));
-  }
-
-  async setDenseWeightAsync(w: Tensor): Promise<void> {
-    this.checkDense(w);
-    this.replace(quantizeInt8Rowwise(await hostValues(w), this.outFeatures, this.inFeatures));
+  protected storeDense(values: Float32Array): void {
+    this.replace(quantizeInt8Rowwise(values, this.outFeatures, this.inFeatures));
   }
 
   private replace(q: QuantizedInt8): void {
@@ -373,4 +413,19 @@ export class Linear8bit extends QuantLinear {
   protected override extraRepr(): string {
     return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias !== null}, int8`;
   }
+}
+
+/**
+ * Quantize every dense weight that `setDenseWeight` left pending in `model`'s quantized layers (after a merge on a
+ * backend without synchronous readback, e.g. `peft.mergeAndUnload()` on WebGPU). Returns how many were settled.
+ */
+export async function settleQuantized(model: Module): Promise<number> {
+  let n = 0;
+  for (const [, m] of model.namedModules()) {
+    if ((m instanceof Linear4bit || m instanceof Linear8bit) && m.hasPendingWeight) {
+      await m.settle();
+      n++;
+    }
+  }
+  return n;
 }

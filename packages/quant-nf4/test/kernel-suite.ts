@@ -17,9 +17,13 @@ import {
   zeros,
 } from '@peftjs/tensor';
 import { expect, it } from 'vitest';
+import { tree } from '@peftjs/test-utils';
 import {
   dequantize4bit,
   dequantizeInt8,
+  Linear4bit,
+  QuantizationError,
+  settleQuantized,
   type Quantize4bitOptions,
   type Quantized4bit,
   quantize4bit,
@@ -152,6 +156,37 @@ export function quantKernelSuite(backend: () => Backend): void {
       free(w);
     });
   }
+
+  it('Linear4bit.setDenseWeight quantizes again (at once on the CPU, at settle() elsewhere)', async () => {
+    const be = backend();
+    const layer = Linear4bit.quantize(randomF32(40 * 64, 11), 40, 64, {
+      quantType: 'nf4',
+      doubleQuant: true,
+      backend: be,
+    });
+    const next = randomF32(40 * 64, 12);
+    const want = dequantize4bit(quantize4bit(next, [40, 64], { quantType: 'nf4', doubleQuant: true }));
+    const w = tensor(next, [40, 64], { backend: be });
+    layer.setDenseWeight(w);
+    w.dispose();
+    const x = zeros([1, 64], { backend: be });
+    if (be.readSync) {
+      expect(layer.hasPendingWeight).toBe(false);
+    } else {
+      expect(layer.hasPendingWeight).toBe(true);
+      expect(() => layer.forward(x)).toThrow(QuantizationError);
+      const pending = layer.denseWeight();
+      expect([...(await pending.data())]).toEqual([...next]);
+      pending.dispose();
+      await settleQuantized(tree({ l: layer }));
+      expect(layer.hasPendingWeight).toBe(false);
+    }
+    const d = layer.denseWeight();
+    expect(maxRelErr(await d.data(), want)).toBeLessThanOrEqual(1e-6);
+    layer.forward(x).dispose();
+    for (const t of [d, x]) t.dispose();
+    layer.dispose();
+  });
 
   it('the op layer refuses inconsistent quantized weights', () => {
     const be = backend();

@@ -10,9 +10,10 @@ import type { PreTrainedModel } from '@peftjs/models';
 import type { PeftModel } from '@peftjs/registry';
 import { loadPeftModel } from '@peftjs/registry/node';
 import { SafetensorsReader } from '@peftjs/safetensors';
-import { type Backend, noGrad, relMaxError, type Tensor, tensor, tidy } from '@peftjs/tensor';
+import { type Backend, noGrad, relMaxError, tensor, tidy } from '@peftjs/tensor';
 import { goldenRoot } from '@peftjs/test-utils';
-import { Linear4bit, Linear8bit, loadQuantizedModel } from '../src/index.js';
+import { expect } from 'vitest';
+import { Linear4bit, type Linear8bit, loadQuantizedModel, settleQuantized } from '../src/index.js';
 import { readGolden } from './golden-util.js';
 
 export interface QloraResult {
@@ -34,18 +35,14 @@ export function peftTotal(peft: PeftModel): number {
   return total;
 }
 
-/** PEFT's merge into a quantized base, done with host readback (works on every backend). */
+/** PEFT's merge into a quantized base (dequantize, add, quantize again) through the registry, on any backend. */
 async function mergeQuantized(peft: PeftModel): Promise<PreTrainedModel> {
-  for (const [, layer] of peft.adapterLayers()) {
-    const base = layer.baseLayer;
-    if (!(base instanceof Linear4bit || base instanceof Linear8bit)) throw new Error('expected a quantized base');
-    const delta = (layer as unknown as { deltaOutIn(a: string): Tensor }).deltaOutIn(peft.activeAdapter);
-    const w = base.denseWeight();
-    const merged = noGrad(() => w.add(delta));
-    await base.setDenseWeightAsync(merged);
-    for (const t of [delta, w, merged]) t.dispose();
-  }
-  return peft.unload() as PreTrainedModel;
+  const merged = peft.mergeAndUnload() as PreTrainedModel;
+  const settled = await settleQuantized(merged);
+  // on the CPU the merge quantized at once; elsewhere every merged layer waited for the readback
+  if (merged.parameters()[0].backend.readSync) expect(settled).toBe(0);
+  else expect(settled).toBeGreaterThan(0);
+  return merged;
 }
 
 export async function runQloraCase(name: string, backend: Backend): Promise<QloraResult> {

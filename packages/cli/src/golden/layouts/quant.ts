@@ -11,6 +11,7 @@ import {
   type QuantType4bit,
   quantize4bit,
   quantizeInt8Rowwise,
+  settleQuantized,
 } from '@peftjs/quant-nf4';
 import type { PeftModel } from '@peftjs/registry';
 import { loadPeftModel } from '@peftjs/registry/node';
@@ -24,14 +25,7 @@ import {
   tensor,
   tidy,
 } from '@peftjs/tensor';
-import {
-  type GoldenFile,
-  type GoldenLayout,
-  openGoldenFile,
-  readInputs,
-  readLosses,
-  readRef,
-} from '../case.js';
+import { type GoldenFile, type GoldenLayout, openGoldenFile, readInputs, readLosses, readRef } from '../case.js';
 import { compare, exact, fail, type GoldenCheck, relMaxError } from '../checks.js';
 import { checkGradients } from './adapter.js';
 
@@ -151,25 +145,6 @@ function peftTotal(peft: PeftModel): number {
 }
 
 /**
- * PEFT's merge into a quantized base (dequantize, add the delta, quantize again), with the weights read back to
- * the host so that it works on every backend; then the adapter layers are removed.
- */
-async function mergeIntoQuantized(peft: PeftModel): Promise<PreTrainedModel> {
-  for (const [path, layer] of peft.adapterLayers()) {
-    const base = layer.baseLayer;
-    const delta = (layer as unknown as { deltaOutIn?(a: string): Tensor }).deltaOutIn?.(peft.activeAdapter);
-    if (!(base instanceof Linear4bit || base instanceof Linear8bit) || !delta) {
-      throw new Error(`${path}: expected a LoRA layer on a quantized base`);
-    }
-    const w = base.denseWeight();
-    const merged = noGrad(() => w.add(delta));
-    await base.setDenseWeightAsync(merged);
-    for (const t of [delta, w, merged]) t.dispose();
-  }
-  return peft.unload() as PreTrainedModel;
-}
-
-/**
  * llama_qlora_nf4 / llama_lora_int8: `base/` is a quantized checkpoint as transformers saved it, loaded as
  * Linear4bit / Linear8bit; `adapter/` the PEFT adapter on top.
  */
@@ -229,8 +204,11 @@ export const qloraLayout: GoldenLayout = {
       }
       if (io.has('merged_logits')) {
         peft.eval();
-        const merged = await mergeIntoQuantized(peft);
+        // PEFT's merge into a 4-bit base: dequantize, add the delta, quantize again (on backends without synchronous
+        // readback the layers quantize in settleQuantized)
+        const merged = peft.mergeAndUnload();
         owner = merged;
+        await settleQuantized(merged);
         const logits = noGrad(() => tidy(() => merged.forward(inputs).logits));
         checks.push(
           compare(
