@@ -58,6 +58,22 @@ describe('quantized bases in other models and methods', () => {
     dense.dispose();
   });
 
+  it('GPT-2 (Conv1D layers, stored [in, out]) as NF4: logits equal the float model with dequantized weights', async () => {
+    const dir = join(goldenRoot(), 'base', 'gpt2');
+    const quant = await fromPretrained(dir);
+    const paths = await quantizeModel(quant, { load_in_4bit: true, bnb_4bit_quant_type: 'nf4' });
+    expect(paths.some((p) => p.endsWith('attn.c_attn'))).toBe(true);
+    const dense = await fromPretrained(dir);
+    expect(copyDequantized(quant, dense)).toBe(paths.length);
+    const inputIds = ids();
+    const a = tidy(() => quant.forward({ inputIds }).logits);
+    const b = tidy(() => dense.forward({ inputIds }).logits);
+    expect(relMaxError(await a.data(), await b.data())).toBeLessThanOrEqual(1e-5);
+    for (const t of [a, b, inputIds]) t.dispose();
+    quant.dispose();
+    dense.dispose();
+  });
+
   it('DoRA on an FP4 + double-quant LLaMA: logits and every gradient equal DoRA on the dequantized float model', async () => {
     const dir = join(goldenRoot(), 'base', 'llama');
     const quant = await fromPretrained(dir);
