@@ -146,6 +146,20 @@ export function quantKernelSuite(backend: () => Backend): void {
       const dy = tensor(dyv, [2, 5, rows], { backend: be });
       y.backward(dy);
       expect(scaledErr(await x.grad!.data(), product64(dyv, want, m, rows, cols, false))).toBeLessThanOrEqual(1e-5);
+      // few rows (the small-M programs), both orientations
+      for (const rowsX of [1, 3, 8]) {
+        const s = tensor(randomF32(rowsX * cols, rowsX), [rowsX, cols], { backend: be });
+        const sy = matmul4bit(s, w);
+        expect(
+          scaledErr(await sy.data(), product64((await s.data()) as Float32Array, want, rowsX, rows, cols, true)),
+        ).toBeLessThanOrEqual(1e-5);
+        const t = tensor(randomF32(rowsX * rows, rowsX + 1), [rowsX, rows], { backend: be });
+        const ty = matmul4bit(t, w, { transW: false });
+        expect(
+          scaledErr(await ty.data(), product64((await t.data()) as Float32Array, want, rowsX, rows, cols, false)),
+        ).toBeLessThanOrEqual(1e-5);
+        for (const v of [s, sy, t, ty]) v.dispose();
+      }
       // x · W directly, with a row count that is not a multiple of the tile
       const z = tensor(randomF32(67 * rows, 9), [67, rows], { backend: be });
       const zw = matmul4bit(z, w, { transW: false });
@@ -216,14 +230,17 @@ export function quantKernelSuite(backend: () => Backend): void {
     };
     const d = dequantizeInt8Op(w);
     expect(maxRelErr(await d.data(), want)).toBeLessThanOrEqual(1e-6);
-    const xv = randomF32(13 * cols, 5);
-    const x: Tensor = tensor(xv, [13, cols], { backend: be, requiresGrad: true });
-    const y = matmulInt8(x, w);
-    expect(scaledErr(await y.data(), product64(xv, want, 13, rows, cols, true))).toBeLessThanOrEqual(1e-5);
-    const dyv = randomF32(13 * rows, 6);
-    const dy = tensor(dyv, [13, rows], { backend: be });
-    y.backward(dy);
-    expect(scaledErr(await x.grad!.data(), product64(dyv, want, 13, rows, cols, false))).toBeLessThanOrEqual(1e-5);
-    for (const t of [d, x, y, dy, w.weight, w.scb]) t.dispose();
+    for (const m of [13, 2]) {
+      const xv = randomF32(m * cols, 5);
+      const x: Tensor = tensor(xv, [m, cols], { backend: be, requiresGrad: true });
+      const y = matmulInt8(x, w);
+      expect(scaledErr(await y.data(), product64(xv, want, m, rows, cols, true))).toBeLessThanOrEqual(1e-5);
+      const dyv = randomF32(m * rows, 6);
+      const dy = tensor(dyv, [m, rows], { backend: be });
+      y.backward(dy);
+      expect(scaledErr(await x.grad!.data(), product64(dyv, want, m, rows, cols, false))).toBeLessThanOrEqual(1e-5);
+      for (const t of [x, y, dy]) t.dispose();
+    }
+    for (const t of [d, w.weight, w.scb]) t.dispose();
   });
 }

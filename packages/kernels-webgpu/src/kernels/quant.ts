@@ -2,7 +2,7 @@ import type { KernelOutput, Quant4bitLayout, TensorInfo } from '@peftjs/tensor';
 import type { GPUData, WebGPUBackend } from '../backend.js';
 import { gpu, webgpuKernel } from '../kernel.js';
 import { grid1D, MAX_GROUPS } from '../program.js';
-import { dequantProgram, QTILE, quantMatmulProgram } from '../programs/quant.js';
+import { dequantProgram, QTILE, quantMatmulProgram, quantMatmulSmallMProgram, SMALL_M } from '../programs/quant.js';
 
 /**
  * Code books live in one small device buffer per distinct table, made on first use and kept for the backend's
@@ -73,10 +73,18 @@ function fusedProduct(
   const [k, n] = transW ? [wShape[1], wShape[0]] : [wShape[0], wShape[1]];
   const out = be.output([m, n], 'f32', kernel);
   if (m === 0 || n === 0) return out;
+  const kind = kernel === 'matmulInt8' ? 'int8' : '4bit';
+  if (m <= SMALL_M) {
+    const groups = Math.ceil(n / 64);
+    if (groups > MAX_GROUPS) throw new RangeError(`${kernel}: ${n} output columns need too many workgroups`);
+    const p = quantMatmulSmallMProgram(kind, nested, transW);
+    be.dispatch(p, [gpu(x), ...weights], [out.dataId], [m, n, k, ...weightUniforms], [groups, 1, 1]);
+    return out;
+  }
   const gx = Math.ceil(n / QTILE);
   const gy = Math.ceil(m / QTILE);
   if (gx > MAX_GROUPS || gy > MAX_GROUPS) throw new RangeError(`${kernel}: [${m}×${n}] needs too many tiles`);
-  const p = quantMatmulProgram(kernel === 'matmulInt8' ? 'int8' : '4bit', nested, transW);
+  const p = quantMatmulProgram(kind, nested, transW);
   // k = 0 runs no tile step and writes zeros, as an empty sum should be
   be.dispatch(p, [gpu(x), ...weights], [out.dataId], [m, n, k, ...weightUniforms], [gx, gy, 1]);
   return out;

@@ -146,3 +146,45 @@ fn store_row(r: u32, c: u32, v: vec4f) {
 }`,
   };
 }
+
+/** Rows of x the small-M program handles (one accumulator each). */
+export const SMALL_M = 8;
+
+/**
+ * The product for M ≤ {@link SMALL_M} rows (decoding, small batches): a workgroup owns 64 output columns; its 256
+ * threads are 64 columns × 4 slices of K, each reading its slice of the column's weights once (dequantized on the
+ * fly) against all M rows of x, then the 4 partial sums are added in workgroup memory. Every weight is read once.
+ */
+export function quantMatmulSmallMProgram(kind: '4bit' | 'int8', nested: boolean, transW: boolean): Program {
+  const flat = transW ? 'n * u.k + k' : 'k * u.n + n';
+  return {
+    kernel: kind === 'int8' ? 'matmulInt8' : 'matmul4bit',
+    key: `qmatmul-smallM:${kind}:${nested}:${transW}`,
+    uniforms: [['m', 'u32'], ['n', 'u32'], ['k', 'u32'], ...WEIGHT_UNIFORMS],
+    inputs: [{ name: 'x', type: 'f32' }, ...weightBindings(kind, nested)],
+    outputs: [{ name: 'out', type: 'f32' }],
+    source: () => `${kind === 'int8' ? int8Helpers : fourBitHelpers(nested)}
+var<workgroup> partial: array<f32, ${4 * 64 * SMALL_M}>;
+@compute @workgroup_size(64, 4)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let n = wg.x * 64u + lid.x;
+  var acc: array<f32, ${SMALL_M}>;
+  for (var r = 0u; r < ${SMALL_M}u; r++) { acc[r] = 0.0; }
+  if (n < u.n) {
+    for (var k = lid.y; k < u.k; k += 4u) {
+      let w = wval(${flat});
+      for (var r = 0u; r < u.m; r++) { acc[r] += x[r * u.k + k] * w; }
+    }
+  }
+  for (var r = 0u; r < ${SMALL_M}u; r++) { partial[(lid.y * ${SMALL_M}u + r) * 64u + lid.x] = acc[r]; }
+  workgroupBarrier();
+  if (lid.y == 0u && n < u.n) {
+    for (var r = 0u; r < u.m; r++) {
+      var s = 0.0;
+      for (var j = 0u; j < 4u; j++) { s += partial[(j * ${SMALL_M}u + r) * 64u + lid.x]; }
+      out[r * u.n + n] = s;
+    }
+  }
+}`,
+  };
+}
