@@ -16,6 +16,9 @@ export const ACCEPTANCE_CASES = [
   'llama_ia3',
 ] as const;
 
+/** Quantization (bitsandbytes) cases: every quant/* block case, and the QLoRA cases with their quantized base. */
+export const QUANT_CASES = ['quant', 'llama_qlora_nf4', 'llama_lora_int8'] as const;
+
 /** Trajectory cases: AdamW steps from a saved adapter (torch.optim.AdamW semantics). */
 export const TRAJECTORY_CASES = ['llama_dora_adamw'] as const;
 
