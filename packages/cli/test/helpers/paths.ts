@@ -4,5 +4,8 @@ export { goldenRoot } from '@peftjs/test-utils';
 /** The cases this issue's acceptance names. */
 export const ACCEPTANCE_CASES = ['llama_lora_qv', 'llama_dora', 'bert_lora_cls', 'gpt2_lora_conv1d'] as const;
 
+/** AdapterHub bottleneck cases (`adapters` 1.2): not mergeable, so they hold no merged values. */
+export const BOTTLENECK_CASES = ['bert_seq_bn_cls', 'llama_seq_bn', 'gpt2_double_seq_bn'] as const;
+
 /** Trajectory cases: AdamW steps from a saved adapter (torch.optim.AdamW semantics). */
 export const TRAJECTORY_CASES = ['llama_dora_adamw'] as const;
