@@ -33,7 +33,11 @@ describe('bottleneck adapters match AdapterHub (CPU)', () => {
         const d = await io.read(k, { dtype: 'i32' });
         return tensor(d.data, [...d.shape], { dtype: 'i32' });
       };
-      const inputs = { inputIds: await int('input_ids'), attentionMask: await int('attention_mask'), labels: await int('labels') };
+      const inputs = {
+        inputIds: await int('input_ids'),
+        attentionMask: await int('attention_mask'),
+        labels: await int('labels'),
+      };
       try {
         const { trainable, total } = peft.countTrainable();
         expect(trainable).toBe(meta.trainable_params);
