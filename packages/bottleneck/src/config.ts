@@ -195,7 +195,13 @@ const orNull =
   (v) =>
     v === null || c(v);
 
-function read<T>(raw: Record<string, unknown>, name: string, check: Check, expected: string, fallback?: T): T {
+function read<T>(
+  raw: Readonly<Record<string, unknown>>,
+  name: string,
+  check: Check,
+  expected: string,
+  fallback?: T,
+): T {
   const v = raw[name];
   if (v === undefined) {
     if (fallback === undefined) throw new PeftConfigError(name, `is required (${expected})`);
@@ -210,7 +216,10 @@ function read<T>(raw: Record<string, unknown>, name: string, check: Check, expec
  * `BnConfig`'s defaults, and reject what this library cannot compute exactly as `adapters` does (PHM / Compacter
  * layers, invertible adapters, stochastic depth).
  */
-export function normalizeBottleneckConfig(raw: Record<string, unknown>): ResolvedBottleneckConfig {
+export function normalizeBottleneckConfig(
+  input: Readonly<Record<string, unknown>> | BottleneckConfig,
+): ResolvedBottleneckConfig {
+  const raw = input as Readonly<Record<string, unknown>>;
   if (raw.peft_type !== undefined && raw.peft_type !== BOTTLENECK_PEFT_TYPE)
     throw new PeftConfigError('peft_type', `expected "${BOTTLENECK_PEFT_TYPE}", got ${JSON.stringify(raw.peft_type)}`);
   if (raw.architecture !== undefined && raw.architecture !== null && raw.architecture !== 'bottleneck')
