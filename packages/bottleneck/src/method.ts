@@ -89,7 +89,6 @@ export const bottleneckPreset: MethodPreset = {
     'bottleneck adapter (Pfeiffer, AdapterHub seq_bn): down-project, ReLU, up-project after each feed-forward block',
   config: (o) => presetConfig('seq_bn', o),
   matches: (c) => c.peft_type === BOTTLENECK_PEFT_TYPE && c.mh_adapter !== true,
-  learningRate: () => 1e-3,
 };
 
 /** "houlsby": Houlsby (AdapterHub's `double_seq_bn`), adapters after attention and after the feed-forward block. */
@@ -99,7 +98,6 @@ export const houlsbyPreset: MethodPreset = {
   summary: 'bottleneck adapters (Houlsby, AdapterHub double_seq_bn) after attention and after each feed-forward block',
   config: (o) => presetConfig('double_seq_bn', o),
   matches: (c) => c.peft_type === BOTTLENECK_PEFT_TYPE && c.mh_adapter === true,
-  learningRate: () => 1e-3,
 };
 
 let registered = false;
