@@ -96,7 +96,8 @@ export function adapterHubKeys(peft: PeftModel, name = peft.activeAdapter): Map<
 
 /**
  * Every trainable parameter of the model by its AdapterHub key (`…adapters.<name>.adapter_down.0.weight`,
- * `classifier.weight`), as `adapters`' `named_parameters()` names them. A trainable parameter without a key is an
+ * `classifier.weight`), as torch's `named_parameters()` names them in `adapters` (`adapter_norm_before.*` for the
+ * `ln_before` LayerNorm, which the state dict also holds as `adapter_down.0.*`). A trainable parameter without a key is an
  * error (it would be trained but never saved).
  */
 export function adapterHubParameters(peft: PeftModel, name = peft.activeAdapter): Map<string, Tensor> {
@@ -104,7 +105,8 @@ export function adapterHubParameters(peft: PeftModel, name = peft.activeAdapter)
   const byTensor = new Map<Tensor, string>();
   for (const [slotKey, slot] of peft.adapterSlots(name)) {
     const k = keys.get(slotKey);
-    if (k) byTensor.set(slot.owner.param(slot.param), k.key);
+    // With ln_before, torch's named_parameters() reports the LayerNorm under its first name, adapter_norm_before.
+    if (k) byTensor.set(slot.owner.param(slot.param), k.aliases[0] ?? k.key);
   }
   const out = new Map<string, Tensor>();
   for (const [pname, t] of peft.namedParameters()) {

@@ -12,6 +12,7 @@ import { goldenRoot } from '@peftjs/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   adapterHubJSON,
+  adapterHubParameters,
   bottleneckConfig,
   getPeftModel,
   loadAdapterHubFiles,
@@ -140,6 +141,38 @@ describe('AdapterHub files round trip', () => {
     );
     expect(peft.adapterNames).toEqual(['x']);
     other.dispose();
+    peft.dispose();
+  });
+
+  it('ln_before: the LayerNorm is saved under both state-dict names and loads from either', async () => {
+    const peft = getPeftModel(
+      await base('llama'),
+      bottleneckConfig('seq_bn', { reduction_factor: 4, ln_before: true }),
+      {
+        adapterName: 'n',
+      },
+    );
+    const files = await toAdapterHubFiles(peft);
+    const names = SafetensorsReader.fromBytes(files.weights).names();
+    const p = 'model.layers.0.output_adapters.adapters.n.';
+    for (const k of ['adapter_down.0.weight', 'adapter_norm_before.weight', 'adapter_down.1.weight'])
+      expect(names).toContain(p + k);
+    const params = [...adapterHubParameters(peft).keys()];
+    expect(params).toContain(`${p}adapter_norm_before.bias`);
+    expect(params).not.toContain(`${p}adapter_down.0.bias`);
+    // A file holding only one of the two names (torch state dicts deduplicated) loads.
+    const r = SafetensorsReader.fromBytes(files.weights);
+    const { saveTensors } = await import('@peftjs/safetensors');
+    const { tensor } = await import('@peftjs/tensor');
+    const only: Record<string, ReturnType<typeof tensor>> = {};
+    for (const n of r.names().filter((x) => !x.includes('.adapter_down.0.'))) {
+      const d = await r.read(n);
+      only[n] = tensor(d.data, [...d.shape]);
+    }
+    await loadAdapterHubFiles(peft, { ...files, weights: await saveTensors(only) }, { adapterName: 'm' });
+    const [a, b] = [peft.adapterStateDict('n'), peft.adapterStateDict('m')];
+    for (const [k, t] of Object.entries(a)) expect(await b[k]!.data()).toEqual(await t.data());
+    for (const t of Object.values(only)) t.dispose();
     peft.dispose();
   });
 
