@@ -9,6 +9,7 @@ export {
   field,
   isBool,
   isIntOrList,
+  isNameList,
   isNumber,
   isNumberRecord,
   isPositiveInt,

@@ -3,7 +3,7 @@ import type { Tensor } from '@peftjs/tensor';
 import type { PeftConfigBase, TunerConfig } from './config.js';
 import { PeftConfigError, PeftError } from './errors.js';
 import { type AdapterFiles, decodeAdapterFiles, encodeAdapterFiles } from './files.js';
-import { injectTuner } from './inject.js';
+import { ElementBudget, guarded, injectTuner } from './inject.js';
 import { AdapterLayer, ModulesToSaveWrapper } from './layer.js';
 import {
   type AdapterMethod,
@@ -157,6 +157,14 @@ export class PeftModel<M extends Module = Module> extends Module {
    * adapter is not made active; call {@link setAdapter}. On any error the model is left as it was.
    */
   addAdapter(name: string, rawConfig: AnyAdapterConfig | PeftConfigBase | Record<string, unknown>): void {
+    this.addAdapterWithin(name, rawConfig, new ElementBudget());
+  }
+
+  private addAdapterWithin(
+    name: string,
+    rawConfig: AnyAdapterConfig | PeftConfigBase | Record<string, unknown>,
+    budget: ElementBudget,
+  ): void {
     this.assertLoaded();
     if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(name))
       throw new PeftError(`invalid adapter name '${String(name)}' (letters, digits, - and _)`);
@@ -177,17 +185,21 @@ export class PeftModel<M extends Module = Module> extends Module {
       );
     const model = this.model;
     const info = modelInfo(model);
-    let config = method.normalizeConfig(raw) as TunerConfig;
-    config = (method.prepareConfig?.(config, info) as TunerConfig | undefined) ?? config;
+    let config = guarded(method, 'its config', () => method.normalizeConfig(raw) as TunerConfig);
+    config =
+      guarded(method, 'its config', () => method.prepareConfig?.(config, info) as TunerConfig | undefined) ?? config;
     const known = new Set(Object.keys(method.toJSON(config)));
     const extras = Object.fromEntries(Object.entries(raw).filter(([k]) => !known.has(k)));
     try {
-      this.wrapModulesToSave(name, config.modules_to_save ?? []);
+      this.wrapModulesToSave(name, config.modules_to_save ?? [], budget);
       if (this.kind === 'prompt') {
-        const encoder = method.createPromptEncoder!(config, { adapterName: name, model: info, module: model });
+        const encoder = guarded(method, 'its prompt encoder', () =>
+          method.createPromptEncoder!(config, { adapterName: name, model: info, module: model }),
+        );
         this.promptEncoders!.set(name, encoder);
+        budget.spend(encoder.countParameters().total, 'the prompt encoder');
       } else {
-        injectTuner(model, this.tuner!, method, config, name, info);
+        injectTuner(model, this.tuner!, method, config, name, info, budget);
       }
     } catch (e) {
       this.removeAdapterParts(name);
@@ -198,7 +210,7 @@ export class PeftModel<M extends Module = Module> extends Module {
   }
 
   /** PEFT's `_set_trainable`: wrap every module whose path ends with a `modules_to_save` name. */
-  private wrapModulesToSave(name: string, names: readonly string[]): void {
+  private wrapModulesToSave(name: string, names: readonly string[], budget: ElementBudget): void {
     if (!names.length) return;
     const model = this.model;
     for (const [key, module] of this.modelModules()) {
@@ -207,6 +219,7 @@ export class PeftModel<M extends Module = Module> extends Module {
       const wrapper = module instanceof ModulesToSaveWrapper ? module : new ModulesToSaveWrapper(module);
       if (wrapper !== module) model.setSubmodule(key, wrapper);
       wrapper.addAdapter(name);
+      budget.spend(wrapper.copies.get(name).countParameters().total, `modules_to_save '${key}'`);
     }
   }
 
@@ -297,6 +310,7 @@ export class PeftModel<M extends Module = Module> extends Module {
       model: this.model,
       promptEncoder: this.promptEncoder(this.active),
       layers: this.layersOf(this.active),
+      shared: this.tuner,
       training: this.training,
     });
   }
@@ -315,8 +329,8 @@ export class PeftModel<M extends Module = Module> extends Module {
       step,
       model: this.model,
       layers: this.layersOf(this.active),
+      shared: this.tuner,
     });
-    this.updateTrainable();
   }
 
   /**
@@ -423,11 +437,20 @@ export class PeftModel<M extends Module = Module> extends Module {
     const backend = this.model.parameters()[0]?.backend;
     const { config, tensors } = await decodeAdapterFiles(files, backend);
     try {
-      this.addAdapter(name, config);
+      // The file says how large the adapter is: a config that would build far more is refused early.
+      const fileElements = Object.values(tensors).reduce((n, t) => n + t.size, 0);
+      const strict = opts.strict ?? true;
+      this.addAdapterWithin(
+        name,
+        config,
+        new ElementBudget(strict ? 2 * fileElements + 4096 : Number.POSITIVE_INFINITY),
+      );
       try {
         this.loadAdapterState(tensors, name, { strict: opts.strict });
       } catch (e) {
-        this.deleteAdapter(name);
+        // undo the whole adapter, wrappers included: the model is left as it was
+        this.removeAdapterParts(name);
+        this.adapters.delete(name);
         throw e;
       }
     } finally {
