@@ -195,6 +195,25 @@ describe('end to end on a small model', () => {
     expect(m.loss).toBeLessThan(JSON.parse(base.out).loss);
   });
 
+  it('train --method bottleneck: perplexity goes down, eval reloads the adapter, merge refuses it', async () => {
+    const bn = join(dir, 'bn-adapter');
+    const common = ['--model', model, '--data', trainTxt, '--seq-len', '32'];
+    const r = await cli('train', '--method', 'bottleneck', ...common, '--steps', '12', '--lr', '1e-2', '--out', bn);
+    expect(r.code).toBe(0);
+    const before = Number(/perplexity before: ([\d.]+)/.exec(r.out)?.[1]);
+    const after = Number(/perplexity after: +([\d.]+)/.exec(r.out)?.[1]);
+    expect(after).toBeLessThan(before);
+    const config = JSON.parse(await readFile(join(bn, 'adapter_config.json'), 'utf8'));
+    expect(config).toMatchObject({ peft_type: 'BOTTLENECK', output_adapter: true, mh_adapter: false });
+    const e = await cli('eval', ...common, '--adapter', bn, '--json');
+    expect(e.code).toBe(0);
+    const baseEval = await cli('eval', ...common, '--json');
+    expect(JSON.parse(e.out).loss).toBeLessThan(JSON.parse(baseEval.out).loss);
+    const m = await cli('merge', '--model', model, '--adapter', bn, '--out', join(dir, 'bn-merged'));
+    expect(m.code).not.toBe(0);
+    expect(m.err).toMatch(/cannot be merged/);
+  });
+
   it('merge: the merged checkpoint gives the adapter model’s logits (1e-5)', async () => {
     expect(trainOut).toBeDefined();
     const merged = join(dir, 'merged');

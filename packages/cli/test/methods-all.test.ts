@@ -1,5 +1,5 @@
 /**
- * `--methods all` is every installed method: the CLI ships LoRA, DoRA and IA³ (src/installed.ts), and a third-party
+ * `--methods all` is every installed method: the CLI ships LoRA, DoRA, IA³ and bottleneck adapters (src/installed.ts), and a third-party
  * method that registers a preset joins them with no change to the CLI or the trainer.
  */
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -81,7 +81,7 @@ describe('--methods all', () => {
     const specs = await resolveMethods('all', {});
     const names = specs.map((s) => s.name);
     expect(names).toEqual(listPresets().map((p) => p.name));
-    for (const n of ['lora', 'dora', 'ia3', 'outscale']) expect(names).toContain(n);
+    for (const n of ['lora', 'dora', 'ia3', 'bottleneck', 'houlsby', 'outscale']) expect(names).toContain(n);
     expect(specs.find((s) => s.name === 'ia3')!.config.peft_type).toBe('IA3');
     expect(specs.at(-1)!.config.peft_type).toBe('OUTSCALE'); // registered last, listed last
   });

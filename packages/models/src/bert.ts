@@ -1,4 +1,14 @@
-import { activation, Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, Tanh } from '@peftjs/nn';
+import {
+  activation,
+  Dropout,
+  Embedding,
+  LayerNorm,
+  type LayerModule,
+  Linear,
+  Module,
+  ModuleList,
+  Tanh,
+} from '@peftjs/nn';
 import {
   add,
   arange,
@@ -21,6 +31,7 @@ import {
 } from './common.js';
 import { type BertConfig, parseBertConfig, type RawConfig } from './config.js';
 import { type ModelOptions, PreTrainedModel } from './pretrained.js';
+import { ResidualAdd, type ResidualSublayer } from './residual.js';
 
 const linearOpts = (c: BertConfig, opts: ModelOptions) => ({ initStd: c.initializer_range, ...opts });
 
@@ -109,17 +120,27 @@ export class BertSelfAttention extends Module {
   }
 }
 
-/** `BertSelfOutput` / `BertOutput`: dense, dropout, then LayerNorm of the sum with the residual (post-LN). */
+/**
+ * `BertSelfOutput` / `BertOutput`: dense, dropout, then LayerNorm of the sum with the residual (post-LN), the sum
+ * and norm done by a {@link ResidualAdd} named `residual`.
+ */
 export class BertResidualOutput extends Module {
-  constructor(config: BertConfig, inSize: number, opts: ModelOptions = {}) {
+  constructor(
+    config: BertConfig,
+    inSize: number,
+    opts: ModelOptions = {},
+    sublayer: ResidualSublayer = 'feed_forward',
+  ) {
     super();
     this.registerModule('dense', new Linear(inSize, config.hidden_size, linearOpts(config, opts)));
     this.registerModule('LayerNorm', new LayerNorm(config.hidden_size, { eps: config.layer_norm_eps, ...opts }));
     this.registerModule('dropout', new Dropout(config.hidden_dropout_prob, opts));
+    this.registerModule('residual', new ResidualAdd(sublayer));
   }
 
   forward(x: Tensor, residual: Tensor): Tensor {
-    return this.callLayer('LayerNorm', add(this.callLayer('dropout', this.callLayer('dense', x)), residual));
+    const out = this.callLayer('dropout', this.callLayer('dense', x));
+    return this.child<ResidualAdd>('residual').forward(out, residual, this.child<LayerModule>('LayerNorm'));
   }
 }
 
@@ -128,7 +149,7 @@ export class BertAttention extends Module {
   constructor(config: BertConfig, opts: ModelOptions = {}) {
     super();
     this.registerModule('self', new BertSelfAttention(config, opts));
-    this.registerModule('output', new BertResidualOutput(config, config.hidden_size, opts));
+    this.registerModule('output', new BertResidualOutput(config, config.hidden_size, opts, 'attention'));
   }
 
   forward(x: Tensor, ctx: AttentionContext): Tensor {

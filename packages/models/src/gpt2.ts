@@ -11,6 +11,7 @@ import {
 } from './common.js';
 import { type GPT2Config, parseGPT2Config, type RawConfig } from './config.js';
 import { type ModelOptions, PreTrainedModel } from './pretrained.js';
+import { ResidualAdd } from './residual.js';
 
 /**
  * `GPT2Attention`: one Conv1D `c_attn` producing q, k, v; scores scaled by 1/√head_dim (and 1/(layer+1) with
@@ -77,7 +78,7 @@ export class GPT2MLP extends Module {
   }
 }
 
-/** `GPT2Block`: pre-LN attention and MLP with residuals. */
+/** `GPT2Block`: pre-LN attention and MLP, each closed by a {@link ResidualAdd}. */
 export class GPT2Block extends Module {
   constructor(config: GPT2Config, layerIdx: number, opts: ModelOptions = {}) {
     super();
@@ -86,11 +87,15 @@ export class GPT2Block extends Module {
     this.registerModule('attn', new GPT2Attention(config, layerIdx, opts));
     this.registerModule('ln_2', new LayerNorm(config.n_embd, ln));
     this.registerModule('mlp', new GPT2MLP(config, opts));
+    this.registerModule('attention_residual', new ResidualAdd('attention'));
+    this.registerModule('mlp_residual', new ResidualAdd('feed_forward'));
   }
 
   forward(x: Tensor, ctx: AttentionContext, past?: KeyValue | null): Tensor {
-    const h = add(x, this.child<GPT2Attention>('attn').forward(this.callLayer('ln_1', x), ctx, past));
-    return add(h, this.callLayer('mlp', this.callLayer('ln_2', h)));
+    const attn = this.child<GPT2Attention>('attn').forward(this.callLayer('ln_1', x), ctx, past);
+    const h = this.child<ResidualAdd>('attention_residual').forward(attn, x);
+    const mlp = this.callLayer('mlp', this.callLayer('ln_2', h));
+    return this.child<ResidualAdd>('mlp_residual').forward(mlp, h);
   }
 }
 

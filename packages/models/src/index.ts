@@ -63,6 +63,8 @@ export type { LlamaContext } from './llama.js';
 export { LlamaAttention, LlamaDecoderLayer, LlamaForCausalLM, LlamaMLP, LlamaModel } from './llama.js';
 export type { ModelOptions } from './pretrained.js';
 export { PreTrainedModel } from './pretrained.js';
+export { ResidualAdd } from './residual.js';
+export type { ResidualSublayer } from './residual.js';
 export { ropeInvFreq, ropeTables } from './rope.js';
 export type {
   BatchEncodeOptions,

@@ -1,5 +1,5 @@
 import { activation, Embedding, Linear, Module, ModuleList, RMSNorm } from '@peftjs/nn';
-import { add, applyRotary, composite, concat, mul, type Tensor } from '@peftjs/tensor';
+import { applyRotary, composite, concat, mul, type Tensor } from '@peftjs/tensor';
 import { type AttentionContext, attend, mergeHeads, repeatKv, splitHeads } from './attention.js';
 import {
   type CausalLMInputs,
@@ -11,6 +11,7 @@ import {
 } from './common.js';
 import { type LlamaConfig, parseLlamaConfig, type RawConfig } from './config.js';
 import { type ModelOptions, PreTrainedModel } from './pretrained.js';
+import { ResidualAdd } from './residual.js';
 import { ropeInvFreq, ropeTables } from './rope.js';
 
 /** What LLaMA's attention layers need besides their input: the shared context plus the RoPE tables. */
@@ -78,7 +79,7 @@ export class LlamaMLP extends Module {
   }
 }
 
-/** `LlamaDecoderLayer`: pre-norm attention and MLP blocks with residuals. */
+/** `LlamaDecoderLayer`: pre-norm attention and MLP blocks, each closed by a {@link ResidualAdd}. */
 export class LlamaDecoderLayer extends Module {
   constructor(config: LlamaConfig, layerIdx: number, opts: ModelOptions = {}) {
     super();
@@ -89,11 +90,15 @@ export class LlamaDecoderLayer extends Module {
       'post_attention_layernorm',
       new RMSNorm(config.hidden_size, { eps: config.rms_norm_eps, ...opts }),
     );
+    this.registerModule('attention_residual', new ResidualAdd('attention'));
+    this.registerModule('mlp_residual', new ResidualAdd('feed_forward'));
   }
 
   forward(x: Tensor, ctx: LlamaContext, past?: KeyValue | null): Tensor {
-    const h = add(x, this.child<LlamaAttention>('self_attn').forward(this.callLayer('input_layernorm', x), ctx, past));
-    return add(h, this.child<LlamaMLP>('mlp').forward(this.callLayer('post_attention_layernorm', h)));
+    const attn = this.child<LlamaAttention>('self_attn').forward(this.callLayer('input_layernorm', x), ctx, past);
+    const h = this.child<ResidualAdd>('attention_residual').forward(attn, x);
+    const mlp = this.child<LlamaMLP>('mlp').forward(this.callLayer('post_attention_layernorm', h));
+    return this.child<ResidualAdd>('mlp_residual').forward(mlp, h);
   }
 }
 

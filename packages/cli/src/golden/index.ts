@@ -12,6 +12,7 @@ export type { GoldenCheck } from './checks.js';
 export { formatCheck, GOLDEN_TOLERANCES, relMaxError } from './checks.js';
 export { checkCounts, checkGradients, peftAdapterLayout, peftForCase } from './layouts/adapter.js';
 export { GOLDEN_LAYOUTS } from './layouts/index.js';
+export { bottleneckLayout } from './layouts/bottleneck.js';
 export { runTrajectory, trajectoryLayout } from './layouts/trajectory.js';
 export type { TrajectoryOptions, TrajectoryStep } from './layouts/trajectory.js';
 export { loadBase, openGoldenFile, readCase, readInputs, readLosses, readRef } from './case.js';

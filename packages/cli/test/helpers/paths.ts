@@ -18,6 +18,8 @@ export const ACCEPTANCE_CASES = [
 
 /** Quantization (bitsandbytes) cases: every quant/* block case, and the QLoRA cases with their quantized base. */
 export const QUANT_CASES = ['quant', 'llama_qlora_nf4', 'llama_lora_int8'] as const;
+/** AdapterHub bottleneck cases (`adapters` 1.2): not mergeable, so they hold no merged values. */
+export const BOTTLENECK_CASES = ['bert_seq_bn_cls', 'llama_seq_bn', 'gpt2_double_seq_bn'] as const;
 
 /** Trajectory cases: AdamW steps from a saved adapter (torch.optim.AdamW semantics). */
 export const TRAJECTORY_CASES = ['llama_dora_adamw'] as const;

@@ -1,6 +1,7 @@
 import type { GoldenLayout } from '../case.js';
 import { peftAdapterLayout } from './adapter.js';
 import { qloraLayout, quantBlockLayout } from './quant.js';
+import { bottleneckLayout } from './bottleneck.js';
 import { trajectoryLayout } from './trajectory.js';
 
 /**
@@ -11,5 +12,6 @@ export const GOLDEN_LAYOUTS: readonly GoldenLayout[] = [
   quantBlockLayout,
   qloraLayout,
   trajectoryLayout,
+  bottleneckLayout,
   peftAdapterLayout,
 ];

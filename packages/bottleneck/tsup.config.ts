@@ -1,0 +1,4 @@
+import { packageBuild } from '../../tsup.preset';
+
+// Two entries: the browser-safe core (bytes in, bytes out) and the Node folder layer (AdapterHub folders).
+export default packageBuild({ index: 'src/index.ts', node: 'src/node.ts' });
