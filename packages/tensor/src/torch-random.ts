@@ -33,10 +33,17 @@ export class MT19937 {
 
   private twist(): void {
     const s = this.state;
-    for (let k = 0; k < N; k++) {
-      const y = (s[k] & UPPER_MASK) | (s[(k + 1) % N] & LOWER_MASK);
-      s[k] = s[(k + M) % N] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    let k = 0;
+    for (; k < N - M; k++) {
+      const y = (s[k] & UPPER_MASK) | (s[k + 1] & LOWER_MASK);
+      s[k] = s[k + M] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
     }
+    for (; k < N - 1; k++) {
+      const y = (s[k] & UPPER_MASK) | (s[k + 1] & LOWER_MASK);
+      s[k] = s[k + M - N] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    }
+    const y = (s[N - 1] & UPPER_MASK) | (s[0] & LOWER_MASK);
+    s[N - 1] = s[M - 1] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
     this.index = 0;
   }
 
@@ -58,7 +65,9 @@ export class MT19937 {
   nextUint64Mod(m: number): number {
     const hi = this.nextUint32();
     const lo = this.nextUint32();
-    return (mulMod(hi % m, 4294967296 % m, m) + (lo % m)) % m;
+    // Below 2^26 the product of two residues stays under 2^53, so it is exact as it is.
+    const h = m < 67108864 ? ((hi % m) * (4294967296 % m)) % m : mulMod(hi % m, 4294967296 % m, m);
+    return (h + (lo % m)) % m;
   }
 }
 

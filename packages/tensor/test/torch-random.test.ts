@@ -14,6 +14,7 @@ interface Case {
 // Made by test/fixtures/make_randperm.py with torch 2.13 (CPU).
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/randperm.json', import.meta.url), 'utf8')) as {
   cases: Case[];
+  threshold: { n: number; seed: number; head: number[] }[];
 };
 
 describe('MT19937 (torch.Generator)', () => {
@@ -64,9 +65,13 @@ describe('torchRandperm', () => {
     expect(Array.from(torchRandperm(1536, 777, 10))).toEqual([1127, 190, 1005, 1004, 471, 296, 483, 964, 1071, 1057]);
   });
 
-  it('uses the inside-out shuffle from UINT32_MAX / 20 on', () => {
+  it('matches torch on both sides of the algorithm switch at UINT32_MAX / 20', () => {
     expect(RANDPERM_SMALL_LIMIT).toBe(214748364);
-  });
+    expect(fixture.threshold.map((c) => c.n)).toEqual([RANDPERM_SMALL_LIMIT - 1, RANDPERM_SMALL_LIMIT]);
+    for (const c of fixture.threshold) {
+      expect(Array.from(torchRandperm(c.n, c.seed, c.head.length))).toEqual(c.head);
+    }
+  }, 300_000); // the inside-out side replays all 214,748,364 steps
 
   it('rejects bad sizes', () => {
     expect(() => torchRandperm(-1, 0)).toThrow(RangeError);
