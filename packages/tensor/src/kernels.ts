@@ -100,6 +100,11 @@ export interface KernelSignatures {
    * (see random.ts). Identical bits on every backend.
    */
   randomUniform: { inputs: []; attrs: { shape: Shape; key: readonly [number, number]; counter: number } };
+  /**
+   * Indices (i32) of the `k` largest entries of each row along the last axis, best first: NaN above every number,
+   * then larger values, ties by the smaller index. Output shape: x.shape with the last axis replaced by k.
+   */
+  topk: { inputs: [x: TensorInfo]; attrs: { k: number } };
 }
 
 export type KernelName = keyof KernelSignatures;
@@ -128,4 +133,5 @@ export const KERNEL_NAMES: readonly KernelName[] = [
   'crossEntropy',
   'crossEntropyGrad',
   'randomUniform',
+  'topk',
 ];

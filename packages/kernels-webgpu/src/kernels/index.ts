@@ -18,6 +18,7 @@ import { scatterAdd } from './scatterAdd.js';
 import { slice } from './slice.js';
 import { softmax } from './softmax.js';
 import { softmaxGrad } from './softmaxGrad.js';
+import { topk } from './topk.js';
 import { transpose } from './transpose.js';
 import { unary } from './unary.js';
 import { unaryGrad } from './unaryGrad.js';
@@ -43,6 +44,7 @@ export const WEBGPU_KERNELS: WebGPUKernel[] = [
   slice,
   softmax,
   softmaxGrad,
+  topk,
   transpose,
   unary,
   unaryGrad,
@@ -52,7 +54,7 @@ export const WEBGPU_KERNELS: WebGPUKernel[] = [
 let kernelsRegistered = false;
 
 /**
- * Register the 22 kernels under backend name 'webgpu' (once per copy of the tensor package's registry). Called by
+ * Register the kernels under backend name 'webgpu' (once per copy of the tensor package's registry). Called by
  * registerWebGPUBackend() and by the WebGPUBackend constructor.
  */
 export function registerWebGPUKernels(): void {
