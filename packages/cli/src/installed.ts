@@ -2,3 +2,5 @@
 // names a method.
 import '@peftjs/lora';
 import '@peftjs/dora';
+import '@peftjs/waveft';
+import '@peftjs/vblora';

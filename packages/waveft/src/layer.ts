@@ -5,7 +5,6 @@ import {
   composite,
   keep,
   linear,
-
   noGrad,
   randn,
   sub,
@@ -67,7 +66,10 @@ export class WaveFTLayer extends AdapterLayer {
   constructor(base: Module, config: ResolvedWaveFTConfig, ctx: TargetContext) {
     super(base);
     if (!isLinearLike(base)) {
-      throw new PeftConfigError('target_modules', `'${ctx.path}' is a ${base.typeName}; WaveFT adapts Linear and Conv1D`);
+      throw new PeftConfigError(
+        'target_modules',
+        `'${ctx.path}' is a ${base.typeName}; WaveFT adapts Linear and Conv1D`,
+      );
     }
     this.inFeatures = base.inFeatures;
     this.outFeatures = base.outFeatures;
@@ -144,7 +146,9 @@ export class WaveFTLayer extends AdapterLayer {
     if (!s.cellSource || s.cellSource.isDisposed || s.cellSource.backend !== spectrum.backend) {
       s.cellSource?.dispose();
       // Kept for the adapter's lifetime (freed by deleteAdapter), not by whatever scope first needed it.
-      s.cellSource = keep(Tensor.fromValues(spectrum.backend, s.layout.cellSource, [s.layout.cellSource.length], 'i32'));
+      s.cellSource = keep(
+        Tensor.fromValues(spectrum.backend, s.layout.cellSource, [s.layout.cellSource.length], 'i32'),
+      );
     }
     const cells = s.cellSource;
     return composite(() => waveletDeltaWeight(spectrum, s.layout, cells, s.scaling));
@@ -203,6 +207,3 @@ export class WaveFTLayer extends AdapterLayer {
     return `adapters=[${this.adapterNames.map((a) => `${a}: n_frequency=${this.states.get(a)?.nFrequency}`).join(', ')}]`;
   }
 }
-
-
-
