@@ -44,7 +44,7 @@ describe('WaveFT ΔW matches PEFT', () => {
     for (const { recLo, recHi } of Object.values(WAVELET_FILTERS)) {
       const L = recLo.length;
       expect(L % 2).toBe(0);
-      recHi.forEach((v, i) => expect(v).toBe((i % 2 ? -1 : 1) * recLo[L - 1 - i]));
+      for (let i = 0; i < L; i++) expect(recHi[i]).toBe((i % 2 ? -1 : 1) * recLo[L - 1 - i]);
     }
   });
 });

@@ -8,6 +8,7 @@ export const ACCEPTANCE_CASES = [
   'bert_lora_cls',
   'gpt2_lora_conv1d',
   'llama_waveft',
+  'llama_vblora',
 ] as const;
 
 /** Trajectory cases: AdamW steps from a saved adapter (torch.optim.AdamW semantics). */
