@@ -78,7 +78,8 @@ export const waveftMethod: AdapterMethod<ResolvedWaveFTConfig> = {
 
 /**
  * The "waveft" preset: PEFT's defaults (n_frequency 2592 per layer, scaling 25, Haar wavelet, seed 777) on the given
- * targets (q_proj and v_proj by default, as in PEFT's MetaMathQA comparison).
+ * targets (q_proj and v_proj by default, as in PEFT's MetaMathQA comparison), with that comparison's learning rate
+ * (1e-4): ΔW is 25 × the coefficients, so learning rates sized for LoRA make it diverge.
  */
 export const waveftPreset: MethodPreset = {
   name: 'waveft',
@@ -95,6 +96,7 @@ export const waveftPreset: MethodPreset = {
     ...(o.modulesToSave ? { modules_to_save: o.modulesToSave } : {}),
   }),
   matches: (c) => c.peft_type === 'WAVEFT',
+  learningRate: () => 1e-4,
 };
 
 let registered = false;
