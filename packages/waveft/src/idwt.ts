@@ -1,4 +1,18 @@
-import { add, concat, gather, mul, reshape, slice, stack, type Tensor, zeros } from '@peftjs/tensor';
+import {
+  add,
+  concat,
+  GradError,
+  gather,
+  mul,
+  record,
+  registerGradient,
+  reshape,
+  runKernel,
+  slice,
+  stack,
+  Tensor,
+  zeros,
+} from '@peftjs/tensor';
 import { WAVELET_FILTERS, WAVELET_REDUCTIONS } from './wavelets.generated.js';
 
 /** Where WaveFT's coefficients sit and how ΔW is built from them, for one layer (fixed once the layer exists). */
@@ -8,11 +22,8 @@ export interface WaveletLayout {
   /** Rows and columns of the dense coefficient grid (padded and made even when use_idwt). */
   gridRows: number;
   gridCols: number;
-  /**
-   * For each grid cell (row-major), the coefficient placed there, or n_frequency for none: ΔW's grid is
-   * `gather([spectrum, 0], cellSource)`, whose gradient scatters back onto the spectrum.
-   */
-  cellSource: Int32Array;
+  /** Flat (row-major) grid position of each coefficient: the grid is the spectrum scattered there. */
+  positions: Int32Array;
   /** Reconstruction filters (null without the inverse DWT). */
   filters: { lo: readonly number[]; hi: readonly number[] } | null;
 }
@@ -43,17 +54,38 @@ export function waveletLayout(
     colOffset = Math.floor((gridCols - inFeatures) / 2);
   }
   const n = rows.length;
-  const cellSource = new Int32Array(gridRows * gridCols).fill(n);
-  for (let k = 0; k < n; k++) cellSource[(rows[k] + rowOffset) * gridCols + cols[k] + colOffset] = k;
+  const positions = new Int32Array(n);
+  for (let k = 0; k < n; k++) positions[k] = (rows[k] + rowOffset) * gridCols + cols[k] + colOffset;
   const f = WAVELET_FILTERS[family];
   return {
     outFeatures,
     inFeatures,
     gridRows,
     gridCols,
-    cellSource,
+    positions,
     filters: useIdwt ? { lo: f.recLo, hi: f.recHi } : null,
   };
+}
+
+const SCATTER = '@peftjs/waveft/scatter';
+try {
+  // d grid → d spectrum: read the grid back at the coefficients' positions.
+  registerGradient(SCATTER, (dy, { inputs: [, positions] }) => [() => gather(dy, positions, 0), null]);
+} catch (e) {
+  if (!(e instanceof GradError)) throw e; // a second copy of this module: already registered
+}
+
+/**
+ * The spectrum placed on a zero grid of `size` cells at `positions` (distinct, so PEFT's assignment is a sum) by
+ * the backend's scatter-add kernel; memory is the grid plus n indices, not a map of every cell.
+ */
+function scatterToGrid(spectrum: Tensor, positions: Tensor, size: number): Tensor {
+  const b = spectrum.backend;
+  const out = Tensor.fromKernel(
+    b,
+    runKernel(b, 'scatterAdd', [spectrum.info('waveft'), positions.info('waveft')], { axis: 0, shape: [size] }),
+  );
+  return record(SCATTER, [spectrum, positions], out, undefined);
 }
 
 /**
@@ -91,16 +123,16 @@ function upsample(x: Tensor, f: readonly number[], axis: 0 | 1): Tensor {
  * on the grid, split into the quadrants cA | cH over cV | cD, the single-level inverse 2-D DWT (filters
  * lo⊗lo, hi⊗lo, lo⊗hi, hi⊗hi with rows first), the (2L − 3) // 2 border crop, a centre crop to [out, in], times
  * `scaling`. Built from tensor ops on the spectrum's backend, so it runs there and is differentiable.
- * `cellSource` is the layout's i32 tensor on that backend.
+ * `positions` is the layout's positions as an i32 tensor on that backend.
  */
 export function waveletDeltaWeight(
   spectrum: Tensor,
   layout: WaveletLayout,
-  cellSource: Tensor,
+  positions: Tensor,
   scaling: number,
 ): Tensor {
-  const z = zeros([1], { backend: spectrum.backend });
-  const grid = reshape(gather(concat([spectrum, z], 0), cellSource, 0), [layout.gridRows, layout.gridCols]);
+  const cells = layout.gridRows * layout.gridCols;
+  const grid = reshape(scatterToGrid(spectrum, positions, cells), [layout.gridRows, layout.gridCols]);
   if (!layout.filters) return mul(grid, scaling);
   const { lo, hi } = layout.filters;
   const H2 = layout.gridRows / 2;

@@ -28,8 +28,8 @@ interface AdapterState {
   rows: Int32Array;
   cols: Int32Array;
   layout: WaveletLayout;
-  /** The layout's cell → coefficient map on the layer's backend (made on first use). */
-  cellSource: Tensor | null;
+  /** The layout's coefficient positions on the layer's backend (made on first use). */
+  positions: Tensor | null;
 }
 
 /**
@@ -119,14 +119,14 @@ export class WaveFTLayer extends AdapterLayer {
     spectrum.requiresGrad = true;
     this.child<ParameterDict>('waveft_spectrum').set(name, spectrum);
     const layout = waveletLayout(this.outFeatures, this.inFeatures, rows, cols, config.wavelet_family, config.use_idwt);
-    this.states.set(name, { nFrequency: n, scaling: config.scaling, rows, cols, layout, cellSource: null });
+    this.states.set(name, { nFrequency: n, scaling: config.scaling, rows, cols, layout, positions: null });
     this.adapterNames.push(name);
   }
 
   deleteAdapter(name: string): void {
     this.requireAdapter(name);
     this.child<ParameterDict>('waveft_spectrum').delete(name)?.dispose();
-    this.states.get(name)?.cellSource?.dispose();
+    this.states.get(name)?.positions?.dispose();
     this.states.delete(name);
     for (const list of [this.adapterNames, this.activeAdapters]) {
       const i = list.indexOf(name);
@@ -143,15 +143,14 @@ export class WaveFTLayer extends AdapterLayer {
   deltaOutIn(adapter: string): Tensor {
     const s = this.state(adapter);
     const spectrum = this.spectrum(adapter);
-    if (!s.cellSource || s.cellSource.isDisposed || s.cellSource.backend !== spectrum.backend) {
-      s.cellSource?.dispose();
+    if (!s.positions || s.positions.isDisposed || s.positions.backend !== spectrum.backend) {
+      s.positions?.dispose();
       // Kept for the adapter's lifetime (freed by deleteAdapter), not by whatever scope first needed it.
-      s.cellSource = keep(
-        Tensor.fromValues(spectrum.backend, s.layout.cellSource, [s.layout.cellSource.length], 'i32'),
-      );
+      const p = s.layout.positions;
+      s.positions = keep(Tensor.fromValues(spectrum.backend, p, [p.length], 'i32'));
     }
-    const cells = s.cellSource;
-    return composite(() => waveletDeltaWeight(spectrum, s.layout, cells, s.scaling));
+    const positions = s.positions;
+    return composite(() => waveletDeltaWeight(spectrum, s.layout, positions, s.scaling));
   }
 
   /** ΔW in the base weight's own layout (transposed for Conv1D), without gradient. */

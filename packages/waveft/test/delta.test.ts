@@ -30,7 +30,7 @@ describe('WaveFT ΔW matches PEFT', () => {
     expect(Array.from(cols)).toEqual(Array.from(indices.subarray(c.n)));
     const layout = waveletLayout(c.out, c.inp, rows, cols, c.family, c.use_idwt);
     const spectrum = fixture[`${c.name}.spectrum`] as Tensor;
-    const cells = T.fromValues(spectrum.backend, layout.cellSource, [layout.cellSource.length], 'i32');
+    const cells = T.fromValues(spectrum.backend, layout.positions, [layout.positions.length], 'i32');
     const delta = waveletDeltaWeight(spectrum, layout, cells, c.scaling);
     expect(delta.shape).toEqual([c.out, c.inp]);
     const err = relMaxError(await delta.data(), await fixture[`${c.name}.delta`].data());
