@@ -2,5 +2,6 @@
 // names a method.
 import '@peftjs/lora';
 import '@peftjs/dora';
+import '@peftjs/ia3';
 import '@peftjs/waveft';
 import '@peftjs/vblora';

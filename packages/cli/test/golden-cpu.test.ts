@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
+import { describePackageGoldenCases } from './helpers/package-cases.js';
 import { ACCEPTANCE_CASES, goldenRoot, TRAJECTORY_CASES } from './helpers/paths.js';
 
-describe('peftjs golden (CPU): our LoRA/DoRA match Hugging Face PEFT', () => {
+describe('peftjs golden (CPU): our methods match Hugging Face PEFT', () => {
   for (const name of [...ACCEPTANCE_CASES, ...TRAJECTORY_CASES]) {
     it(name, async () => {
       const lines: string[] = [];
@@ -30,4 +31,6 @@ describe('peftjs golden (CPU): our LoRA/DoRA match Hugging Face PEFT', () => {
     expect(await runCli(['bogus'], (s) => lines.push(s))).toBe(2);
     await expect(runCli(['golden', '/nonexistent/dir'], () => {})).rejects.toThrow(/not a directory/);
   });
+
+  describePackageGoldenCases('cpu');
 });
