@@ -27,7 +27,7 @@ export interface MethodResult {
   trainablePercent: number;
   /**
    * Bytes of the trained adapter's `adapter_model.safetensors` as `toAdapterFiles()` writes it (with the method's
-   * own save format, e.g. VB-LoRA's top-k-only files). Absent in comparisons saved before this field existed.
+   * own save format, if it has one). Absent in comparisons saved before this field existed.
    */
   adapterFileBytes?: number;
   steps: number;
