@@ -4,10 +4,11 @@
  * output), merge / unmerge, gradients to the logits and the shared bank, and several adapters with their own banks.
  */
 import { readFileSync } from 'node:fs';
-import { Linear, Module } from '@peftjs/nn';
+import { Conv1D, Linear, Module } from '@peftjs/nn';
 import { PeftModel } from '@peftjs/registry';
 import { loadTensors, SafetensorsReader, saveTensors } from '@peftjs/safetensors';
-import { relMaxError, relu, sum, type Tensor, tidy } from '@peftjs/tensor';
+import { matmul, randn, relMaxError, relu, sum, type Tensor, tidy, transpose } from '@peftjs/tensor';
+import { tree } from '@peftjs/test-utils';
 import { describe, expect, it } from 'vitest';
 import { getPeftModel, type VBLoRALayer, vbloraPreset } from '../src/index.js';
 
@@ -164,5 +165,23 @@ describe('VB-LoRA matches PEFT', () => {
   it('the preset fits the vector length to the model', () => {
     const peft = getPeftModel(baseModel(), vbloraPreset.config({ targetModules: ['lin0', 'lin1'] }));
     expect(peft.adapterConfigJSON().vector_length).toBe(16);
+  });
+
+  it('Conv1D (weights [in, out]): y = base + x·Aᵀ·Bᵀ, ΔW transposed for merging, merge = forward', async () => {
+    const conv = new Conv1D(32, 48);
+    const net = tree({ c_attn: conv });
+    const w0 = await conv.param('weight').data();
+    const peft = getPeftModel(net, { ...CONFIG, target_modules: ['c_attn'], fan_in_fan_out: true });
+    const layer = net.at('c_attn') as VBLoRALayer;
+    const x = randn([3, 32]);
+    const { A, B } = layer.loraMatrices('default');
+    const expected = await tidy(() => conv.forward(x).add(matmul(matmul(x, transpose(A)), transpose(B)))).data();
+    const y = await layer.forward(x).data();
+    expect(relMaxError(y, expected)).toBeLessThan(1e-5);
+    expect(layer.deltaWeight('default').shape).toEqual([32, 48]);
+    peft.merge();
+    expect(relMaxError(await layer.forward(x).data(), y)).toBeLessThan(1e-5);
+    peft.unmerge();
+    expect(relMaxError(await conv.param('weight').data(), w0)).toBeLessThan(1e-6);
   });
 });
