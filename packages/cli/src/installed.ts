@@ -4,3 +4,5 @@ import '@peftjs/lora';
 import '@peftjs/dora';
 import '@peftjs/ia3';
 import '@peftjs/bottleneck';
+import '@peftjs/waveft';
+import '@peftjs/vblora';

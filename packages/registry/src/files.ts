@@ -1,4 +1,10 @@
-import { isSafetensorsError, loadTensors, SafetensorsReader, saveTensors } from '@peftjs/safetensors';
+import {
+  isSafetensorsError,
+  loadTensors,
+  type SafetensorsDType,
+  SafetensorsReader,
+  saveTensors,
+} from '@peftjs/safetensors';
 import type { Backend, Tensor } from '@peftjs/tensor';
 import { PeftError } from './errors.js';
 
@@ -10,13 +16,22 @@ export interface AdapterFiles {
 
 /** Floating-point dtypes an adapter file may hold (PEFT writes F32, F16 or BF16). */
 const FLOAT_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16']);
+/**
+ * Integer dtypes an adapter file may hold for a method's own use (VB-LoRA's `*_topk_indices`, U8 / I16 / I32 / I64
+ * by bank size); they are loaded as i32, and only a load transform can consume them (weights are floating point).
+ */
+const INT_DTYPES = new Set(['U8', 'I8', 'I16', 'I32', 'I64']);
 
-/** Serialize an adapter's config and tensors as PEFT's save_pretrained does (`format: pt` metadata). */
+/**
+ * Serialize an adapter's config and tensors as PEFT's save_pretrained does (`format: pt` metadata). `dtype` picks
+ * a stored dtype per tensor (default: F32 for f32, I32 for i32), e.g. U8 for small integer indices.
+ */
 export async function encodeAdapterFiles(
   config: Record<string, unknown>,
   tensors: Record<string, Tensor>,
+  dtype?: (name: string, tensor: Tensor) => SafetensorsDType | undefined,
 ): Promise<AdapterFiles> {
-  return { config, weights: await saveTensors(tensors, { format: 'pt' }) };
+  return { config, weights: await saveTensors(tensors, { format: 'pt' }, dtype ? { dtype } : {}) };
 }
 
 /** Parse `adapter_config.json` text; `source` names it in errors. */
@@ -52,20 +67,21 @@ export async function decodeAdapterFiles(
   }
   for (const name of reader.names()) {
     const { dtype } = reader.info(name);
-    if (!FLOAT_DTYPES.has(dtype)) {
+    if (!FLOAT_DTYPES.has(dtype) && !INT_DTYPES.has(dtype)) {
       throw new PeftError(
-        `adapter_model.safetensors: tensor '${name}' is ${dtype}; adapter weights are floating point`,
+        `adapter_model.safetensors: tensor '${name}' is ${dtype}; adapter weights are floating point (or integer indices)`,
       );
     }
   }
   let tensors: Record<string, Tensor>;
   try {
-    tensors = await loadTensors(reader, { dtype: 'f32', backend });
+    tensors = await loadTensors(reader, { dtype: (info) => (INT_DTYPES.has(info.dtype) ? 'i32' : 'f32'), backend });
   } catch (e) {
     throw new PeftError(`adapter_model.safetensors: ${(e as Error).message}`);
   }
   try {
     for (const [name, t] of Object.entries(tensors)) {
+      if (t.dtype !== 'f32') continue;
       const values = await t.data();
       for (let i = 0; i < values.length; i++) {
         if (!Number.isFinite(values[i])) {

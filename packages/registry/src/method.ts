@@ -219,6 +219,11 @@ export interface AdapterMethod<C extends PeftConfigBase = PeftConfigBase> {
    * by the model's saved keys. Tensors it creates are freed by the caller after loading.
    */
   transformStateForLoad?(state: Readonly<Record<string, Tensor>>, ctx: StateContext<C>): Record<string, Tensor>;
+  /**
+   * The safetensors dtype to store a saved tensor as (after {@link transformStateForSave}), when not its own
+   * (F32 / I32): VB-LoRA stores its top-k indices as U8, I16, I32 or I64 by bank size, as PEFT does.
+   */
+  storedDType?(key: string, tensor: Tensor, ctx: StateContext<C>): 'U8' | 'I8' | 'I16' | 'I32' | 'I64' | undefined;
 }
 
 const REGISTRY_KEY = Symbol.for('@peftjs/registry/methods');

@@ -418,8 +418,13 @@ export class PeftModel<M extends Module = Module> extends Module {
   /** The files PEFT's save_pretrained writes for adapter `name`, as bytes (any storage: files, IndexedDB, a download). */
   async toAdapterFiles(name = this.active): Promise<AdapterFiles> {
     const { tensors, created } = this.savedState(name);
+    const e = this.entry(name);
+    const stored = e.method.storedDType;
+    const dtype = stored
+      ? (key: string, t: Tensor) => stored(key, t, { adapterName: name, config: e.config })
+      : undefined;
     try {
-      return await encodeAdapterFiles(this.adapterConfigJSON(name), tensors);
+      return await encodeAdapterFiles(this.adapterConfigJSON(name), tensors, dtype);
     } finally {
       for (const t of created) t.dispose();
     }

@@ -108,6 +108,9 @@ export function applyAdapterState(
       const t = tensors[k]!;
       const s = slots.get(k)!;
       const cur = s.owner.param(s.param);
+      if (t.dtype !== cur.dtype && cur.dtype === 'f32' && t.dtype !== 'f32') {
+        throw new PeftError(`adapter weight '${k}' is ${t.dtype}; the model expects floating-point values`);
+      }
       if (cur.shape.length !== t.shape.length || cur.shape.some((d, i) => d !== t.shape[i])) {
         throw new PeftError(
           `adapter weight '${k}' has shape [${t.shape.join(', ')}], the model expects [${cur.shape.join(', ')}]`,

@@ -62,4 +62,5 @@ export {
   uniformAt,
 } from './random.js';
 export type { RandomOptions } from './random.js';
+export { MT19937, RANDPERM_SMALL_LIMIT, torchRandperm } from './torch-random.js';
 export { erf, relMaxError } from './math.js';

@@ -66,6 +66,9 @@ describe('compareMethods', () => {
       expect(m.tokensPerSecond).toBeGreaterThan(0);
       expect(m.peakTensorBytes).toBeGreaterThan(0);
       expect(m.peakRssBytes).toBeGreaterThan(0);
+      // the safetensors file: every trainable float32 plus a JSON header (a few hundred bytes per tensor at most)
+      expect(m.adapterFileBytes).toBeGreaterThan(4 * m.trainableParams);
+      expect(m.adapterFileBytes).toBeLessThan(4 * m.trainableParams + 16_384);
       expect(Number.isFinite(m.final.loss)).toBe(true);
       expect(m.final.perplexity).toBeCloseTo(Math.exp(m.final.loss), 6);
       expect(m.final.accuracy).toBeGreaterThanOrEqual(0);
@@ -91,7 +94,7 @@ describe('compareMethods', () => {
     const table = formatComparisonTable(result);
     const lines = table.split('\n');
     expect(lines[0]).toMatch(/^base model \(no adapter\): loss /);
-    expect(lines[1]).toMatch(/^method\s+peft_type\s+trainable\s+total\s+trainable%/);
+    expect(lines[1]).toMatch(/^method\s+peft_type\s+trainable\s+total\s+trainable%\s+adapter file/);
     expect(lines[2]).toMatch(/^-+( +-+)+$/);
     expect(lines[3]).toContain('lora-qv-r4');
     expect(lines[3]).toContain(QV_R4.toLocaleString('en-US'));

@@ -14,6 +14,8 @@ export const ACCEPTANCE_CASES = [
   'bert_lora_cls',
   'gpt2_lora_conv1d',
   'llama_ia3',
+  'llama_waveft',
+  'llama_vblora',
 ] as const;
 
 /** Quantization (bitsandbytes) cases: every quant/* block case, and the QLoRA cases with their quantized base. */

@@ -19,6 +19,7 @@ import { scatterAdd } from './scatterAdd.js';
 import { slice } from './slice.js';
 import { softmax } from './softmax.js';
 import { softmaxGrad } from './softmaxGrad.js';
+import { topk } from './topk.js';
 import { transpose } from './transpose.js';
 import { unary } from './unary.js';
 import { unaryGrad } from './unaryGrad.js';
@@ -44,6 +45,7 @@ export const WEBGPU_KERNELS: WebGPUKernel[] = [
   slice,
   softmax,
   softmaxGrad,
+  topk,
   transpose,
   unary,
   unaryGrad,

@@ -5,3 +5,4 @@ export * from './nn.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './quant.js';
+export * from './topk.js';

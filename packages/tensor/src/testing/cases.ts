@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor.js';
 import { type Gen, gens } from './harness.js';
 import * as R from './reference.js';
 import type { Ref } from './reference.js';
+import { topkCases } from './topk-cases.js';
 
 export interface InputSpec {
   shape: number[];
@@ -1594,5 +1595,6 @@ export function opCases(): OpCase[] {
     ...nnCases(),
     ...creationCases(),
     ...methodCases(),
+    ...topkCases(),
   ];
 }

@@ -142,6 +142,7 @@ export async function compareMethods<M extends Module>(opts: CompareOptions<M>):
       const final =
         lastEval && lastEval.step === run.steps ? metrics(lastEval) : metrics(await trainer.evaluate(opts.eval));
       if (!lastEval || lastEval.step !== run.steps) evalCurve.push({ step: run.steps, loss: final.loss });
+      const adapterFileBytes = (await peft.toAdapterFiles()).weights.byteLength;
       const result: MethodResult = {
         name,
         peftType: String(spec.config.peft_type),
@@ -150,6 +151,7 @@ export async function compareMethods<M extends Module>(opts: CompareOptions<M>):
         trainableParams: trainable,
         totalParams: total,
         trainablePercent: (100 * trainable) / total,
+        adapterFileBytes,
         steps: run.steps,
         trainSeconds: run.trainSeconds,
         tokensPerSecond: run.tokensPerSecond,

@@ -25,6 +25,11 @@ export interface MethodResult {
   totalParams: number;
   /** 100 · trainable / total. */
   trainablePercent: number;
+  /**
+   * Bytes of the trained adapter's `adapter_model.safetensors` as `toAdapterFiles()` writes it (with the method's
+   * own save format, if it has one). Absent in comparisons saved before this field existed.
+   */
+  adapterFileBytes?: number;
   steps: number;
   trainSeconds: number;
   tokensPerSecond: number;

@@ -21,6 +21,7 @@ import { scatterAdd } from './kernels/scatterAdd.js';
 import { slice } from './kernels/slice.js';
 import { softmax } from './kernels/softmax.js';
 import { softmaxGrad } from './kernels/softmaxGrad.js';
+import { topk } from './kernels/topk.js';
 import { transpose } from './kernels/transpose.js';
 import { unary } from './kernels/unary.js';
 import { unaryGrad } from './kernels/unaryGrad.js';
@@ -45,6 +46,7 @@ const CPU_KERNELS: CpuKernel[] = [
   slice,
   softmax,
   softmaxGrad,
+  topk,
   transpose,
   unary,
   unaryGrad,
