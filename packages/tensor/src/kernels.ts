@@ -135,6 +135,7 @@ export interface KernelSignatures {
   dequantizeInt8: { inputs: [weight: TensorInfo, scb: TensorInfo]; attrs: Record<string, never> };
   /** x · Wᵀ (`transW`) or x · W for an int8 row-quantized W [R, C] dequantized inside the kernel (as matmul4bit). */
   matmulInt8: { inputs: [x: TensorInfo, weight: TensorInfo, scb: TensorInfo]; attrs: { transW: boolean } };
+  /**
    * Indices (i32) of the `k` largest entries of each row along the last axis, best first: NaN above every number,
    * then larger values, ties by the smaller index. Output shape: x.shape with the last axis replaced by k.
    */
