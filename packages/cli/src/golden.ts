@@ -8,7 +8,7 @@ import { fromPretrained } from '@peftjs/models/node';
 import { type PeftModel, PeftModel as Peft } from '@peftjs/registry';
 import { openFile } from '@peftjs/safetensors/node';
 import { type Backend, noGrad, type Tensor, tensor, tidy } from '@peftjs/tensor';
-import { AdamW, trainableParams } from '@peftjs/trainer';
+import { AdamW, trainableParams } from '@peftjs/trainer/node';
 
 /** Tolerances of ../shared/golden/README.md: relative to the reference tensor's largest magnitude. */
 export const GOLDEN_TOLERANCES = { logits: 1e-4, merged: 1e-4, grad: 1e-3, param: 1e-3, loss: 1e-5 } as const;

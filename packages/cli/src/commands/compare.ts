@@ -1,6 +1,6 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compareMethods, comparisonToJSON, formatComparisonTable, formatMetrics } from '@peftjs/trainer';
+import { compareMethods, comparisonToJSON, formatComparisonTable, formatMetrics } from '@peftjs/trainer/node';
 import { formatHelp, parseCommandArgs, str } from '../args.js';
 import { comparisonChartSVG } from '../chart.js';
 import {
