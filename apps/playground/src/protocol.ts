@@ -1,4 +1,5 @@
 /** Messages between the page and its training worker. */
+import type { CpuThreading } from '@peftjs/tensor';
 import type { StepInfo } from '@peftjs/trainer';
 import type { RunSpec } from './recipe.js';
 
@@ -36,6 +37,8 @@ export interface TrainReport {
   generatedBefore: string;
   generatedAfter: string;
   backend: 'webgpu' | 'cpu';
+  /** The CPU backend's threads after the run (helpers start on the first large product). */
+  cpuThreading: CpuThreading;
 }
 
 /** Requests (page → worker), each answered by a `result` or `error` with the same id. */

@@ -10,7 +10,7 @@ import { registerWebGPUBackend, requestWebGPUDevice } from '@peftjs/kernels-webg
 import type { LlamaForCausalLM, Tokenizer } from '@peftjs/models';
 import { getPeftModel, type PeftModel } from '@peftjs/registry';
 import { loadTensors } from '@peftjs/safetensors';
-import { type Backend, initBackend, manualSeed, noGrad, setBackend, tensor, tidy } from '@peftjs/tensor';
+import { type Backend, cpuThreading, initBackend, manualSeed, noGrad, setBackend, tensor, tidy } from '@peftjs/tensor';
 import { corpusUrls, fetchCorpus, loadTinyLlama, tinyLlamaWeightsUrl } from '@peftjs/tiny-llama/browser';
 import { evaluate, type TokenExample, Trainer } from '@peftjs/trainer';
 import type { BackendChoice, DataRequest, EnvironmentReport, Reply, Request, TrainReport } from './protocol.js';
@@ -42,11 +42,8 @@ async function webgpuStatus(pageHasWebGPU: boolean): Promise<EnvironmentReport['
 }
 
 function cpuReport(): string {
-  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  const cores = navigator.hardwareConcurrency ?? 1;
-  return isolated
-    ? `single-threaded WebAssembly SIMD (page cross-origin isolated, ${cores} cores; the CPU backend's thread pool starts only under Node so far)`
-    : `single-threaded WebAssembly SIMD (page not cross-origin isolated, so no SharedArrayBuffer threads)`;
+  const t = cpuThreading();
+  return t.mode === 'single-thread' ? `single-threaded (${t.reason})` : `${t.threads} threads (${t.reason})`;
 }
 
 async function init(choice: BackendChoice, pageHasWebGPU: boolean): Promise<EnvironmentReport> {
@@ -171,6 +168,7 @@ async function train(req: Extract<Request, { type: 'train' }>['request']): Promi
     generatedBefore,
     generatedAfter,
     backend: backendName,
+    cpuThreading: cpuThreading(),
   };
 }
 

@@ -87,14 +87,21 @@ describe.skipIf(!haveChromium)('playground in headless Chromium', () => {
     await page.waitForFunction(
       (s) => s.includes(document.body.dataset.state ?? '') || document.body.dataset.state === 'error',
       states,
-      { timeout: 120_000 },
+      { timeout: 200_000 },
     );
     const state = await page.evaluate(() => document.body.dataset.state);
     if (state === 'error' && !states.includes('error'))
       throw new Error(`page error: ${await page.locator('#status').textContent()}`);
   }
 
-  async function trainIn(page: Page): Promise<{ losses: number[]; heldOutAfter: number; backend: string }> {
+  interface Trained {
+    losses: number[];
+    heldOutAfter: number;
+    backend: string;
+    threads: { mode: string; started: number; helperTasks: number };
+  }
+  /** Train the SPEC in the page; with a prompt, the page also generates before and after (slower on the CPU). */
+  async function trainIn(page: Page, prompt = ''): Promise<Trained> {
     await page.fill('#steps', String(SPEC.steps));
     await page.fill('#seqlen', String(SPEC.seqLen));
     await page.fill('#batch', String(SPEC.batchSize));
@@ -104,16 +111,22 @@ describe.skipIf(!haveChromium)('playground in headless Chromium', () => {
     await page.fill('#lr', String(SPEC.lr));
     await page.selectOption('#method', SPEC.method);
     await page.selectOption('#corpus', 'moby-dick');
-    await page.fill('#prompt', 'Call me ');
+    await page.fill('#prompt', prompt);
     await page.click('#train');
     await waitState(page, ['done']);
     return page.evaluate(() => {
-      const r = (
-        window as unknown as {
-          playground: { lastReport: { history: { loss: number }[]; heldOutAfter: number; backend: string } };
-        }
-      ).playground.lastReport;
-      return { losses: r.history.map((h) => h.loss), heldOutAfter: r.heldOutAfter, backend: r.backend };
+      const r = (window as unknown as { playground: { lastReport: unknown } }).playground.lastReport as {
+        history: { loss: number }[];
+        heldOutAfter: number;
+        backend: string;
+        cpuThreading: Trained['threads'];
+      };
+      return {
+        losses: r.history.map((h) => h.loss),
+        heldOutAfter: r.heldOutAfter,
+        backend: r.backend,
+        threads: r.cpuThreading,
+      };
     });
   }
 
@@ -132,11 +145,18 @@ describe.skipIf(!haveChromium)('playground in headless Chromium', () => {
 
     await page.selectOption('#backend', 'cpu');
     await waitState(page, ['idle']);
-    const cpu = await trainIn(page);
+    const cpu = await trainIn(page, 'Call me ');
     expect(cpu.backend).toBe('cpu');
     console.log(`cpu losses    ${cpu.losses.join(' ')}`);
     for (let i = 0; i < 5; i++) expect(Math.abs(cpu.losses[i] - ref.losses[i]), `CPU step ${i + 1}`).toBeLessThan(TOL);
     expect(Math.abs(cpu.heldOutAfter - ref.heldOutAfter)).toBeLessThan(TOL);
+    // the page is cross-origin isolated and trains in a worker: the CPU backend ran on SharedArrayBuffer workers
+    console.log('cpu threads', cpu.threads);
+    if ((await page.evaluate(() => navigator.hardwareConcurrency)) > 1) {
+      expect(cpu.threads.mode).toBe('web-workers');
+      expect(cpu.threads.started).toBeGreaterThan(1);
+      expect(cpu.threads.helperTasks).toBeGreaterThan(0);
+    }
     const shot = await page.screenshot({ fullPage: true });
     expect(shot.byteLength).toBeGreaterThan(10_000);
     if (process.env.PEFTJS_UPDATE_SCREENSHOT) await writeFile(join(ROOT, '../../docs/images/playground.png'), shot);

@@ -62,3 +62,5 @@ export {
 } from './random.js';
 export type { RandomOptions } from './random.js';
 export { erf } from './math.js';
+export type { CpuThreading } from './backends/cpu/gemm-wasm.js';
+export { cpuThreading } from './backends/cpu/gemm-wasm.js';

@@ -1,6 +1,6 @@
 /**
  * `@peftjs/trainer/node`: everything `@peftjs/trainer` has, plus what needs Node — checkpoints as directories
- * (atomic, fsynced, SHA-256 manifests), JSONL log files, a terminal progress bar and the process's RSS — and a
+ * (atomic, fsynced, SHA-256 manifests), JSONL log files and a terminal progress bar — and a
  * {@link Trainer} that takes them as `checkpointDir`, `logFile` and `progress`.
  * @packageDocumentation
  */
@@ -59,7 +59,6 @@ function coreOptions(opts: TrainerOptions): CoreTrainerOptions {
     };
   }
   out.progress = typeof progress === 'object' ? progress : createProgress(progress ?? 'auto');
-  out.residentBytes ??= () => process.memoryUsage.rss();
   return out;
 }
 

@@ -124,7 +124,7 @@ export interface TrainerOptions {
   log?: (record: Record<string, unknown>) => void | Promise<void>;
   /** A progress display; none by default (Node: `progress: 'auto'` is a terminal bar). */
   progress?: ProgressSink | null | false;
-  /** Resident bytes of the process, sampled for `peakRssBytes` (Node: the RSS; default: 0, unknown). */
+  /** Resident bytes of the process, sampled for `peakRssBytes` (default: Node's RSS where there is one, else 0). */
   residentBytes?: () => number;
   callbacks?: TrainerCallback[];
   /** Stop after the step in progress when this aborts (the result's `stoppedReason` is then `'aborted'`). */
@@ -144,7 +144,7 @@ export interface TrainResult {
   tokensPerSecond: number;
   /** Peak bytes of live tensors (all backends, GPU buffers included), sampled in every micro-batch and step. */
   peakTensorBytes: number;
-  /** Peak resident set size of the process (0 where `residentBytes` is not given, as in a page). */
+  /** Peak resident set size of the process (0 where the runtime does not tell it, as in a page). */
   peakRssBytes: number;
   trainableParams: number;
   totalParams: number;
@@ -153,6 +153,12 @@ export interface TrainResult {
   resumedFrom: number;
   /** The last checkpoint written, if any. */
   lastCheckpoint?: string;
+}
+
+/** The process's resident set size where the runtime tells it (Node, Bun, Deno's Node layer), else 0 (pages). */
+function processRss(): number {
+  const proc = (globalThis as { process?: { memoryUsage?: { rss?: () => number } } }).process;
+  return typeof proc?.memoryUsage?.rss === 'function' ? proc.memoryUsage.rss() : 0;
 }
 
 /** A non-finite loss or gradient norm stopped training (`onNonFinite: 'stop'`). */
@@ -384,7 +390,7 @@ export class Trainer {
     const sample = () => {
       const bytes = memory().bytes;
       if (bytes > st.peakTensorBytes) st.peakTensorBytes = bytes;
-      const rss = o.residentBytes?.() ?? 0;
+      const rss = (o.residentBytes ?? processRss)();
       if (rss > st.peakRssBytes) st.peakRssBytes = rss;
     };
     sample();
