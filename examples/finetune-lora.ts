@@ -3,6 +3,7 @@ import '@peftjs/lora'; // registers LoRA (and re-exports getPeftModel)
 import { getPeftModel } from '@peftjs/registry';
 import { loadCorpus, loadTinyLlama } from '@peftjs/tiny-llama';
 import { chunkTokens, Trainer } from '@peftjs/trainer/node';
+import { savePeftModel } from '@peftjs/registry/node';
 
 const { model, tokenizer } = await loadTinyLlama();
 const { train, heldOut } = loadCorpus('sotu');
@@ -24,4 +25,4 @@ const before = await trainer.evaluate();
 await trainer.train();
 const after = await trainer.evaluate();
 console.log(`perplexity ${before.perplexity.toFixed(3)} → ${after.perplexity.toFixed(3)}`);
-await peft.savePretrained('my-adapter'); // PEFT's files
+await savePeftModel(peft, 'my-adapter'); // PEFT's files

@@ -9,6 +9,7 @@ import { loadTinyLlama } from '@peftjs/tiny-llama';
 import { Trainer } from '@peftjs/trainer';
 import { Linear } from '@peftjs/nn';
 import { IA3Layer } from './custom-method.js'; // registers 'ia3'
+import { savePeftModel } from '@peftjs/registry/node';
 
 // 1. One feedforward layer against a float64 reference: y = (x ⊙ l)·Wᵀ + b, and dL/dl for L = Σ y ⊙ R.
 const [n, inF, outF] = [3, 5, 4];
@@ -79,7 +80,7 @@ console.log(`loss ${result.history[0].loss.toFixed(4)} → ${result.history.at(-
 // 3. PEFT's files.
 const dir = '/tmp/peftjs-ia3';
 await rm(dir, { recursive: true, force: true });
-await peft.savePretrained(dir);
+await savePeftModel(peft, dir);
 console.log(await readFile(`${dir}/adapter_config.json`, 'utf8'));
 console.log(Object.keys(peft.adapterStateDict()).slice(0, 3));
 

@@ -3,11 +3,12 @@
 // format, load back, merge, and compare LoRA with DoRA under the same budget.
 import { rm } from 'node:fs/promises';
 import '@peftjs/lora'; // registers LoRA
-import { getPeftModel, PeftModel } from '@peftjs/registry';
+import { getPeftModel } from '@peftjs/registry';
 import { noGrad, type Tensor, tensor, tidy } from '@peftjs/tensor';
 import { loadCorpus, loadTinyLlama } from '@peftjs/tiny-llama';
 import { chunkTokens, compareMethods, formatComparisonTable, Trainer, type TrainerOptions } from '@peftjs/trainer/node';
 import '@peftjs/dora'; // registers DoRA (use_dora: true)
+import { loadPeftModel, savePeftModel } from '@peftjs/registry/node';
 
 const OUT = '/tmp/peftjs-guide';
 await rm(OUT, { recursive: true, force: true });
@@ -73,9 +74,9 @@ const resumed = await new Trainer({ ...options, maxSteps: 16, resume: true, call
 console.log(`resumed from step ${resumed.resumedFrom}, now at step ${resumed.steps}`);
 
 // 5. Save in PEFT's format; load onto a fresh base model; the logits agree.
-await peft.savePretrained(`${OUT}/adapter`);
+await savePeftModel(peft, `${OUT}/adapter`);
 const fresh = (await loadTinyLlama()).model;
-const loaded = await PeftModel.fromPretrained(fresh, `${OUT}/adapter`);
+const loaded = await loadPeftModel(fresh, `${OUT}/adapter`);
 const ids = Array.from(evalSet[0].inputIds);
 const input = tensor(new Int32Array(ids), [1, ids.length], { dtype: 'i32' });
 peft.model.eval();

@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.preset';
 
-export default packageBuild({ index: 'src/index.ts' });
+// Two entries: the browser-safe core (bytes in, bytes out) and the Node folder layer (savePeftModel / loadPeftModel).
+export default packageBuild({ index: 'src/index.ts', node: 'src/node.ts' });

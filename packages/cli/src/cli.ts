@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
-import '@peftjs/lora';
-import '@peftjs/dora';
+import './installed.js';
 import { destroyBackend, initBackend, setBackend } from '@peftjs/tensor';
 import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
@@ -9,7 +8,7 @@ import { recommendCommand } from './commands/recommend.js';
 import { trainCommand } from './commands/train.js';
 import type { CliIO } from './common.js';
 import { CliError } from './errors.js';
-import { findGoldenCases, formatCheck, runGoldenCase } from './golden.js';
+import { findGoldenCases, formatCheck, runGoldenCase } from './golden/index.js';
 
 const HELP = `peftjs — parameter-efficient fine-tuning for TypeScript
 

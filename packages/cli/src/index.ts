@@ -6,5 +6,5 @@
 export { comparisonChartSpec, comparisonChartSVG } from './chart.js';
 export { parseArgs, runCli } from './cli.js';
 export { CliError } from './errors.js';
-export type { GoldenCheck } from './golden.js';
-export { findGoldenCases, formatCheck, GOLDEN_TOLERANCES, relMaxError, runGoldenCase } from './golden.js';
+export type { GoldenCheck } from './golden/index.js';
+export { findGoldenCases, formatCheck, GOLDEN_TOLERANCES, relMaxError, runGoldenCase } from './golden/index.js';

@@ -8,6 +8,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
 import { makeTinyCheckpoint, sampleText, writeText } from './helpers/tiny-model.js';
+import { loadPeftModel } from '@peftjs/registry/node';
 
 /** Run the CLI in-process; stdout and stderr lines captured separately. */
 async function cli(...argv: string[]) {
@@ -201,14 +202,13 @@ describe('end to end on a small model', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/wrote .*model\.safetensors/);
     const { fromPretrained } = await import('@peftjs/models/node');
-    const { PeftModel } = await import('@peftjs/registry');
     const { tensor } = await import('@peftjs/tensor');
     const ids = tensor(
       Int32Array.from({ length: 2 * 24 }, (_, i) => (i * 37) % 256),
       [2, 24],
       { dtype: 'i32' },
     );
-    const peft = await PeftModel.fromPretrained(await fromPretrained(model), adapter);
+    const peft = await loadPeftModel(await fromPretrained(model), adapter);
     peft.eval(); // the freshly added LoRA layers start in training mode (dropout on)
     const plain = await fromPretrained(merged);
     const a = await peft.model.forward({ inputIds: ids }).logits.toArray();

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import '@peftjs/dora';
 import '@peftjs/lora';
 import { fromPretrained } from '@peftjs/models/node';
-import { PeftModel } from '@peftjs/registry';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ACCEPTANCE_CASES, goldenRoot } from './helpers/paths.js';
+import { loadPeftModel, savePeftModel } from '@peftjs/registry/node';
 
 const tmp: string[] = [];
 afterAll(async () => {
@@ -20,10 +20,10 @@ describe('adapter round trip: PEFT files → load → save', () => {
       const meta = JSON.parse(await readFile(join(root, name, 'meta.json'), 'utf8'));
       const model = await fromPretrained(join(root, 'base', meta.arch), { tokenizer: false });
       const src = join(root, name, 'adapter');
-      const peft = await PeftModel.fromPretrained(model, src);
+      const peft = await loadPeftModel(model, src);
       const out = await mkdtemp(join(tmpdir(), 'peftjs-roundtrip-'));
       tmp.push(out);
-      await peft.savePretrained(out);
+      await savePeftModel(peft, out);
       const [a, b] = await Promise.all([
         readFile(join(src, 'adapter_model.safetensors')),
         readFile(join(out, 'adapter_model.safetensors')),

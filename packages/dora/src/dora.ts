@@ -1,7 +1,7 @@
 import type { LoraLayer, LoraVariant } from '@peftjs/lora';
 import { Module } from '@peftjs/nn';
 import { PeftConfigError } from '@peftjs/registry';
-import { add, mul, noGrad, reshape, sqrt, square, sub, sum, type Tensor, div, linear } from '@peftjs/tensor';
+import { add, mul, noGrad, reshape, sqrt, square, sub, sum, type Tensor, div, linear, tidy } from '@peftjs/tensor';
 
 /** Holds one adapter's magnitude vector as `weight` (PEFT: `lora_magnitude_vector.<adapter>.weight`). */
 export class DoraMagnitude extends Module {
@@ -19,11 +19,7 @@ const MAGNITUDE = 'lora_magnitude_vector';
 
 /** ‖W + s·BA‖ per output row, [out], with no gradient (PEFT detaches the norm, as the paper prescribes). */
 function weightNorm(layer: LoraLayer, adapter: string): Tensor {
-  return noGrad(() => {
-    const w = layer.baseWeightOutIn();
-    const d = layer.deltaOutIn(adapter);
-    return sqrt(sum(square(add(w, d)), 1));
-  });
+  return noGrad(() => tidy(() => sqrt(sum(square(add(layer.baseWeightOutIn(), layer.deltaOutIn(adapter))), 1))));
 }
 
 function magnitude(layer: LoraLayer, adapter: string): Tensor {

@@ -6,12 +6,13 @@
 import '../src/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type LoraLayer, PeftModel } from '@peftjs/lora';
+import type { LoraLayer } from '@peftjs/lora';
 import { Linear } from '@peftjs/nn';
 import { tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
 import { expectClose, f64, goldenRoot, rand, readF32, tree } from '@peftjs/test-utils';
 import { doraMerged, doraRef, rowNorms } from './ref.js';
+import { loadPeftModel } from '@peftjs/registry/node';
 
 const CASE = 'llama_dora';
 
@@ -33,7 +34,7 @@ async function load() {
     modules[p] = lin;
   }
   const net = tree(modules);
-  const peft = await PeftModel.fromPretrained(net, join(root, CASE, 'adapter'), { isTrainable: true });
+  const peft = await loadPeftModel(net, join(root, CASE, 'adapter'), { isTrainable: true });
   return { net, peft, base, io, adapter, config, meta, paths };
 }
 

@@ -16,13 +16,13 @@ import {
   getPeftModel,
   isNumber,
   normalizeTunerFields,
-  PeftModel,
   registerAdapter,
   type TargetContext,
   type TunerConfig,
 } from '@peftjs/registry';
 import { add, crossEntropy, mul, noGrad, randn, sub, type Tensor, tensor, tidy, zeros } from '@peftjs/tensor';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { loadPeftModel, savePeftModel } from '@peftjs/registry/node';
 
 interface ScaleConfig extends TunerConfig {
   peft_type: 'SCALE';
@@ -147,7 +147,7 @@ describe('a third-party method plugs into the same API', () => {
 
     const dir = await mkdtemp(join(tmpdir(), 'peftjs-plugin-'));
     dirs.push(dir);
-    await peft.savePretrained(dir);
+    await savePeftModel(peft, dir);
     const saved = JSON.parse(await readFile(join(dir, 'adapter_config.json'), 'utf8'));
     expect(saved.peft_type).toBe('SCALE');
     expect(Object.keys(peft.adapterStateDict())).toEqual(['base_model.model.hidden.scale_vector']);
@@ -162,7 +162,7 @@ describe('a third-party method plugs into the same API', () => {
           .map(([n, t]) => [n.replace('.base_layer', ''), t.detach()]),
       ),
     );
-    const loaded = await PeftModel.fromPretrained(fresh, dir);
+    const loaded = await loadPeftModel(fresh, dir);
     const [a, b] = await Promise.all([peft.model.forward(x).data(), loaded.model.forward(x).data()]);
     expect(Array.from(b)).toEqual(Array.from(a));
   });

@@ -18,7 +18,7 @@ export { loraConfigToJSON, normalizeLoraConfig, patternValue } from './config.js
 export type { LoraConfig, ResolvedLoraConfig } from './config.js';
 export { LoraLayer, loraTargetKind } from './layer.js';
 export type { LoraTargetKind } from './layer.js';
-export { loraMethod, registerLora } from './method.js';
+export { loraMethod, loraPreset, loraPresetConfig, registerLora } from './method.js';
 export { registerLoraVariant, variantFor } from './variant.js';
 export type { LoraVariant } from './variant.js';
 // The user-facing API, so that installing @peftjs/lora alone is enough to use it.

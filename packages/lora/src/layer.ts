@@ -1,10 +1,11 @@
 import {
-  Conv1D,
   Dropout,
   Embedding,
   Identity,
+  isLinearLike,
   type LayerModule,
   Linear,
+  type LinearLike,
   type Module,
   ModuleDict,
   ParameterDict,
@@ -28,12 +29,14 @@ import {
 import { patternValue, type ResolvedLoraConfig } from './config.js';
 import { type LoraVariant, variantFor } from './variant.js';
 
-/** The kinds of module LoRA adapts. */
+/**
+ * The kinds of module LoRA adapts: any linear layer (`LinearLike`: Linear, quantized linears), one whose weight is
+ * stored [in, out] (GPT-2's Conv1D, PEFT's `fan_in_fan_out`), and Embedding.
+ */
 export type LoraTargetKind = 'linear' | 'conv1d' | 'embedding';
 
 export function loraTargetKind(m: Module): LoraTargetKind | null {
-  if (m instanceof Linear) return 'linear';
-  if (m instanceof Conv1D) return 'conv1d';
+  if (isLinearLike(m)) return m.fanInFanOut ? 'conv1d' : 'linear';
   if (m instanceof Embedding) return 'embedding';
   return null;
 }
@@ -69,7 +72,7 @@ export class LoraLayer extends AdapterLayer {
       this.registerModule('lora_embedding_A', new ParameterDict());
       this.registerModule('lora_embedding_B', new ParameterDict());
     } else {
-      const b = base as Linear | Conv1D;
+      const b = base as LinearLike;
       this.inFeatures = b.inFeatures;
       this.outFeatures = b.outFeatures;
       this.registerModule('lora_dropout', new ModuleDict());
@@ -123,10 +126,13 @@ export class LoraLayer extends AdapterLayer {
     return b.forward(a.forward(x));
   }
 
-  /** The base weight in [out, in] orientation (transposed view of Conv1D's [in, out]; Embedding: [dim, num]). */
+  /**
+   * The base weight in [out, in] orientation (Embedding: [dim, num]) as a tensor the caller owns: an alias for
+   * Linear, a transpose for Conv1D, a dequantized temporary for quantized layers.
+   */
   baseWeightOutIn(): Tensor {
-    const w = this.baseLayer.param('weight');
-    return this.kind === 'linear' ? w : transpose(w);
+    if (this.kind === 'embedding') return transpose(this.baseLayer.param('weight'));
+    return (this.baseLayer as unknown as LinearLike).denseWeight();
   }
   /** B·A·scaling in [out, in] orientation (no gradient). */
   deltaOutIn(adapter: string): Tensor {
@@ -147,16 +153,18 @@ export class LoraLayer extends AdapterLayer {
    * disposed; the new one keeps its requiresGrad.
    */
   updateBaseWeight(fn: (weightOutIn: Tensor) => Tensor): void {
+    const view = this.baseWeightOutIn();
+    const updated = noGrad(() => fn(view));
+    view.dispose();
+    if (this.kind !== 'embedding') {
+      (this.baseLayer as unknown as LinearLike).setDenseWeight(updated);
+      updated.dispose();
+      return;
+    }
     const base = this.baseLayer;
     const old = base.param('weight');
-    const next = noGrad(() => {
-      const view = this.baseWeightOutIn();
-      const updated = fn(view);
-      if (this.kind === 'linear') return updated;
-      const t = transpose(updated);
-      updated.dispose();
-      return t;
-    });
+    const next = noGrad(() => transpose(updated));
+    updated.dispose();
     next.requiresGrad = old.requiresGrad;
     base.setParameter('weight', next);
     old.dispose();
@@ -251,11 +259,12 @@ export class LoraLayer extends AdapterLayer {
     return slots;
   }
 
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor, ...rest: unknown[]): Tensor {
     const adapters = this.adaptersToApply();
-    if (adapters.length === 0) return this.baseLayer.forward(x);
+    const base = this.baseLayer.forward as (x: Tensor, ...rest: unknown[]) => Tensor;
+    if (adapters.length === 0) return base.call(this.baseLayer, x, ...rest);
     return composite(() => {
-      let result = this.baseLayer.forward(x);
+      let result = base.call(this.baseLayer, x, ...rest);
       for (const a of adapters) {
         const variant = this.variantOf.get(a);
         result = variant

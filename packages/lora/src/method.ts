@@ -1,5 +1,11 @@
 import type { Module } from '@peftjs/nn';
-import { type AdapterMethod, registerAdapter } from '@peftjs/registry';
+import {
+  type AdapterMethod,
+  type MethodPreset,
+  type PresetOptions,
+  registerAdapter,
+  registerPreset,
+} from '@peftjs/registry';
 import { type LoraConfig, loraConfigToJSON, normalizeLoraConfig, type ResolvedLoraConfig } from './config.js';
 import { LoraLayer, loraTargetKind } from './layer.js';
 
@@ -30,10 +36,41 @@ export const loraMethod: AdapterMethod<ResolvedLoraConfig> = {
   defaultTargets: (modelType) => (modelType ? DEFAULT_TARGETS[modelType] : undefined),
 };
 
+/** A LoRA config from a preset's options (shared with presets of LoRA variants such as DoRA). */
+export function loraPresetConfig(o: PresetOptions, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const r = o.r ?? 8;
+  return {
+    peft_type: 'LORA',
+    ...(o.taskType ? { task_type: o.taskType } : {}),
+    r,
+    lora_alpha: o.alpha ?? 2 * r,
+    lora_dropout: o.dropout ?? 0.05,
+    target_modules: o.targetModules ?? 'all-linear',
+    ...(o.modulesToSave ? { modules_to_save: o.modulesToSave } : {}),
+    ...extra,
+  };
+}
+
+/** The "lora" preset: what `peftjs train --method lora`, comparisons and `recommend()` use. */
+export const loraPreset: MethodPreset = {
+  name: 'lora',
+  method: 'lora',
+  summary: 'LoRA: a trainable low-rank update B·A·(alpha/r) on each target layer',
+  config: (o) => loraPresetConfig(o),
+  matches: (c) => c.peft_type === 'LORA' && c.use_dora !== true,
+  recommend: {
+    role: 'default',
+    // frozen float32 weights plus activations, adapter weights and optimizer state (rule of thumb)
+    bytesPerParam: 6,
+    reason: 'the well-tested default, fast, mergeable into the base weights',
+  },
+};
+
 let registered = false;
-/** Register LoRA with the registry (idempotent; done on import). */
+/** Register LoRA and its preset with the registry (idempotent; done on import). */
 export function registerLora(): void {
   if (registered) return;
   registered = true;
   registerAdapter(loraMethod);
+  registerPreset(loraPreset);
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Conv1D, Embedding, Linear } from '@peftjs/nn';
 import { tensor } from '@peftjs/tensor';
 import { describe, expect, it } from 'vitest';
-import { getPeftModel, type LoraLayer, PeftModel } from '../src/index.js';
+import { getPeftModel, type LoraLayer } from '../src/index.js';
 import {
   addArr,
   conv1d,
@@ -25,6 +25,7 @@ import {
   transpose,
   tree,
 } from '@peftjs/test-utils';
+import { loadPeftModel } from '@peftjs/registry/node';
 
 const IN = 6;
 const OUT = 5;
@@ -232,7 +233,7 @@ describe('golden: merged weights written by PEFT', () => {
       modules[path] = m;
     }
     const net = tree(modules);
-    const peft = await PeftModel.fromPretrained(net, join(root, name, 'adapter'), { isTrainable: true });
+    const peft = await loadPeftModel(net, join(root, name, 'adapter'), { isTrainable: true });
     return { net, peft, io, base, mergedKeys };
   }
 

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { Embedding, Linear, type Module } from '@peftjs/nn';
 import { tensor } from '@peftjs/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { getPeftModel, PeftModel } from '../src/index.js';
+import { getPeftModel } from '../src/index.js';
 import { expectClose, f64, linear, loraRef, rand, setAdapter, tree } from '@peftjs/test-utils';
+import { loadPeftModel, savePeftModel } from '@peftjs/registry/node';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -86,11 +87,11 @@ describe('save / load round trip', () => {
     });
     const dir = await mkdtemp(join(tmpdir(), 'peftjs-lora-'));
     dirs.push(dir);
-    await peft.savePretrained(dir);
+    await savePeftModel(peft, dir);
 
     const fresh = model();
     fresh.loadStateDict(base);
-    const loaded = await PeftModel.fromPretrained(fresh, dir);
+    const loaded = await loadPeftModel(fresh, dir);
     expect(Object.keys(loaded.adapterStateDict())).toEqual([
       'base_model.model.blk.q.lora_A.weight',
       'base_model.model.blk.q.lora_B.weight',

@@ -96,7 +96,10 @@ export class Linear extends Module implements LinearLike {
   }
 
   setDenseWeight(w: Tensor): void {
-    replaceWeight(this, noGrad(() => w.detach()));
+    replaceWeight(
+      this,
+      noGrad(() => w.detach()),
+    );
   }
 
   protected override extraRepr(): string {
@@ -155,7 +158,10 @@ export class Conv1D extends Module implements LinearLike {
   }
 
   setDenseWeight(w: Tensor): void {
-    replaceWeight(this, noGrad(() => transpose(w)));
+    replaceWeight(
+      this,
+      noGrad(() => transpose(w)),
+    );
   }
 
   protected override extraRepr(): string {

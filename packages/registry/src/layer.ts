@@ -41,7 +41,8 @@ export abstract class AdapterLayer extends Module implements TensorLayer {
   abstract deleteAdapter(name: string): void;
   /** The adapter's saved tensors, as slots relative to this layer. */
   abstract adapterSlots(name: string): AdapterSlot[];
-  abstract forward(x: Tensor): Tensor;
+  /** The layer's output; arguments after `x` are passed through to the base layer where it takes them. */
+  abstract forward(x: Tensor, ...rest: unknown[]): Tensor;
 
   /** Merge these adapters (default: the active ones) into the base weights. */
   merge(_names?: readonly string[]): void {
@@ -109,8 +110,8 @@ export class ModulesToSaveWrapper extends Module implements TensorLayer {
     return this.copies.get(this.activeAdapter) as LayerModule;
   }
 
-  forward(x: Tensor): Tensor {
-    return this.current().forward(x);
+  forward(x: Tensor, ...rest: unknown[]): Tensor {
+    return (this.current().forward as (x: Tensor, ...rest: unknown[]) => Tensor)(x, ...rest);
   }
 }
 

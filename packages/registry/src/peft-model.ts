@@ -1,11 +1,21 @@
 import { type LayerModule, Module } from '@peftjs/nn';
-import { loadTensors, saveTensors } from '@peftjs/safetensors';
-import { type Tensor, noGrad } from '@peftjs/tensor';
+import type { Tensor } from '@peftjs/tensor';
 import type { PeftConfigBase, TunerConfig } from './config.js';
 import { PeftConfigError, PeftError } from './errors.js';
-import { AdapterLayer, type AdapterSlot, ModulesToSaveWrapper } from './layer.js';
-import { type AdapterMethod, type AnyAdapterConfig, getAdapterMethodByPeftType } from './method.js';
-import { candidateModules, describeTargetable, matchesTarget } from './targets.js';
+import { type AdapterFiles, decodeAdapterFiles, encodeAdapterFiles } from './files.js';
+import { ElementBudget, guarded, injectTuner } from './inject.js';
+import { AdapterLayer, ModulesToSaveWrapper } from './layer.js';
+import {
+  type AdapterMethod,
+  type AnyAdapterConfig,
+  getAdapterMethodByPeftType,
+  type MethodKind,
+  type ModelInfo,
+  type ModelInputs,
+  type ModelOutput,
+} from './method.js';
+import { PromptEncoders, TunerModel } from './roots.js';
+import { type AdapterSlot, applyAdapterState, collectSlots, type SavedState, savedState } from './state.js';
 
 /** The prefix of every key PEFT writes for a tuner-based adapter (`PeftModel.base_model.model.`). */
 export const KEY_PREFIX = 'base_model.model.';
@@ -16,16 +26,10 @@ export interface AddAdapterOptions {
   adapterName?: string;
 }
 
-/** The files of one saved adapter: `adapter_config.json` (as an object) and `adapter_model.safetensors` (bytes). */
-export interface AdapterFiles {
-  config: Record<string, unknown>;
-  weights: Uint8Array;
-}
-
-/** Options of {@link PeftModel.fromPretrained}. */
+/** Options of {@link PeftModel.fromAdapterFiles} and `fromPretrained` in `@peftjs/registry/node`. */
 export interface FromPretrainedOptions {
   adapterName?: string;
-  /** Leave the adapter trainable (default false: inference mode, everything frozen). */
+  /** Leave the adapter trainable (default false: inference mode, everything frozen, eval mode). */
   isTrainable?: boolean;
   /** Fail on adapter keys the file lacks (default true; unexpected keys always fail). */
   strict?: boolean;
@@ -38,55 +42,58 @@ interface AdapterEntry {
   extras: Record<string, unknown>;
 }
 
-/** A model's output heads: never targeted by `"all-linear"` (PEFT excludes the output embedding / classifier). */
-function outputHeads(model: Module, config: PeftConfigBase): string[] {
-  const named = (model as unknown as { outputHeadNames?: () => string[] }).outputHeadNames?.();
-  if (named) return named;
-  return config.task_type === 'SEQ_CLS' ? ['lm_head', 'classifier', 'score'] : ['lm_head'];
-}
-
-function modelType(model: Module): string | undefined {
-  return (model as unknown as { config?: { model_type?: string } }).config?.model_type;
-}
-
-/** Holds the wrapped model as `model`, so parameter names match PEFT's (`base_model.model.…`). */
-class TunerModel extends Module {
-  constructor(model: Module) {
-    super();
-    this.registerModule('model', model);
-  }
+/** What a method may know of `model`: its Hugging Face config and model_type. */
+export function modelInfo(model: Module): ModelInfo {
+  const config = (model as unknown as { config?: Record<string, unknown> }).config;
+  const modelType = typeof config?.model_type === 'string' ? config.model_type : undefined;
+  return { modelType, config: config ?? {} };
 }
 
 /**
- * A model with adapters injected (PEFT's `PeftModel`). The wrapped model is changed in place: target modules are
- * replaced by adapter layers, so calling `peft.model.forward(...)` (or the original model object) runs with the
- * active adapter.
+ * A model with adapters (PEFT's `PeftModel`). For tuner methods the wrapped model is changed in place (target
+ * modules are replaced by adapter layers); prompt methods leave it alone and act through {@link forward}, which is
+ * the one entry point: always call `peft.forward(inputs)`.
  */
 export class PeftModel<M extends Module = Module> extends Module {
   private readonly adapters = new Map<string, AdapterEntry>();
   private active: string;
   private unloaded = false;
+  private disabledDepth = 0;
+  /** The method family of this model's adapters (PEFT keeps one family per model). */
+  readonly kind: MethodKind;
 
-  private constructor(model: M, adapterName: string) {
+  private constructor(model: M, adapterName: string, kind: MethodKind) {
     super();
-    this.registerModule('base_model', new TunerModel(model));
+    if (model instanceof PeftModel) throw new PeftError('the model is already a PeftModel; use addAdapter()');
+    this.kind = kind;
+    if (kind === 'prompt') {
+      // PEFT: for prompt learning, base_model *is* the model, and the encoders sit beside it.
+      this.registerModule('base_model', model);
+      this.registerModule('prompt_encoder', new PromptEncoders());
+    } else {
+      this.registerModule('base_model', new TunerModel(model));
+    }
     this.active = adapterName;
+  }
+
+  /** @internal */
+  static create<M extends Module>(model: M, config: PeftConfigBase, adapterName: string): PeftModel<M> {
+    const peft = new PeftModel(model, adapterName, methodOf(config).kind ?? 'tuner');
+    peft.addAdapter(adapterName, config);
+    peft.setAdapter(adapterName);
+    return peft;
   }
 
   /** The wrapped (adapted) model. */
   get model(): M {
     this.assertLoaded();
-    return this.child('base_model').child<M>('model');
+    const base = this.child('base_model');
+    return (base instanceof TunerModel ? base.child('model') : base) as M;
   }
 
-  /** @internal */
-  static create<M extends Module>(model: M, config: PeftConfigBase, adapterName: string): PeftModel<M> {
-    if (model instanceof PeftModel)
-      throw new PeftError('getPeftModel: the model is already a PeftModel; use addAdapter()');
-    const peft = new PeftModel(model, adapterName);
-    peft.addAdapter(adapterName, config);
-    peft.setAdapter(adapterName);
-    return peft;
+  /** Prefix of the saved keys of modules inside the model: `base_model.model.` (tuners) or `base_model.` (prompts). */
+  get keyPrefix(): string {
+    return this.kind === 'prompt' ? 'base_model.' : KEY_PREFIX;
   }
 
   /** The active adapter's name. */
@@ -101,6 +108,10 @@ export class PeftModel<M extends Module = Module> extends Module {
   peftConfig(name = this.active): PeftConfigBase {
     return this.entry(name).config;
   }
+  /** The method of adapter `name` (default: active). */
+  method(name = this.active): AdapterMethod {
+    return this.entry(name).method;
+  }
 
   private entry(name: string): AdapterEntry {
     const e = this.adapters.get(name);
@@ -113,6 +124,20 @@ export class PeftModel<M extends Module = Module> extends Module {
       throw new PeftError('this PeftModel was unloaded (mergeAndUnload / unload); use the returned model');
   }
 
+  private get tuner(): TunerModel | null {
+    const base = this.child('base_model');
+    return base instanceof TunerModel ? base : null;
+  }
+  private get promptEncoders(): PromptEncoders | null {
+    return this.optionalChild<PromptEncoders>('prompt_encoder');
+  }
+
+  /** The prompt encoder of adapter `name` (prompt methods), else null. */
+  promptEncoder(name = this.active): Module | null {
+    const encoders = this.promptEncoders;
+    return encoders?.has(name) ? encoders.get(name) : null;
+  }
+
   /** Every adapter layer of the model, by path relative to the wrapped model. */
   adapterLayers(): [string, AdapterLayer][] {
     return this.modelModules().filter((e): e is [string, AdapterLayer] => e[1] instanceof AdapterLayer);
@@ -123,76 +148,98 @@ export class PeftModel<M extends Module = Module> extends Module {
   private modelModules(): [string, Module][] {
     return this.model.namedModules().filter(([k]) => k !== '');
   }
+  private layersOf(name: string): [string, AdapterLayer][] {
+    return this.adapterLayers().filter(([, l]) => l.adapterNames.includes(name));
+  }
 
   /**
-   * Inject adapter `name` described by `config` (a raw or typed config; `peft_type` selects the method).
-   * The new adapter is not made active; call {@link setAdapter}.
+   * Add adapter `name` described by `config` (a raw or typed config; `peft_type` selects the method). The new
+   * adapter is not made active; call {@link setAdapter}. On any error the model is left as it was.
    */
   addAdapter(name: string, rawConfig: AnyAdapterConfig | PeftConfigBase | Record<string, unknown>): void {
+    this.addAdapterWithin(name, rawConfig, new ElementBudget());
+  }
+
+  private addAdapterWithin(
+    name: string,
+    rawConfig: AnyAdapterConfig | PeftConfigBase | Record<string, unknown>,
+    budget: ElementBudget,
+  ): void {
     this.assertLoaded();
-    if (!/^[A-Za-z0-9_-]+$/.test(name))
-      throw new PeftError(`invalid adapter name '${name}' (letters, digits, - and _)`);
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(name))
+      throw new PeftError(`invalid adapter name '${String(name)}' (letters, digits, - and _)`);
     if (this.adapters.has(name)) throw new PeftError(`an adapter named '${name}' already exists`);
+    if (!rawConfig || typeof rawConfig !== 'object' || Array.isArray(rawConfig))
+      throw new PeftConfigError('config', 'must be an object (adapter_config.json fields)');
     const raw = { ...(rawConfig as Record<string, unknown>) };
-    if (typeof raw.peft_type !== 'string') throw new PeftConfigError('peft_type', 'is required (e.g. "LORA")');
-    const method = getAdapterMethodByPeftType(raw.peft_type);
-    const config = method.normalizeConfig(raw) as TunerConfig;
-    if (this.adapters.size > 0) {
-      const first = [...this.adapters.values()][0];
-      if (first.method !== method) {
-        throw new PeftError(
-          `adapter '${name}' is ${method.peftType} but this model holds ${first.method.peftType} adapters; mixing methods is not supported`,
-        );
-      }
+    const method = methodOf(raw);
+    const first = [...this.adapters.values()][0];
+    if (first && first.method !== method) {
+      throw new PeftError(
+        `adapter '${name}' is ${method.peftType} but this model holds ${first.method.peftType} adapters; mixing methods is not supported`,
+      );
     }
+    if ((method.kind ?? 'tuner') !== this.kind)
+      throw new PeftError(
+        `adapter '${name}' is a ${method.kind ?? 'tuner'} method; this model holds ${this.kind} methods`,
+      );
     const model = this.model;
-    if (config.target_modules === null || config.target_modules === undefined) {
-      const defaults = method.defaultTargets?.(modelType(model));
-      if (!defaults) {
-        throw new PeftConfigError(
-          'target_modules',
-          `is required for this model (no default for model_type '${modelType(model) ?? 'unknown'}'); targetable modules: ${describeTargetable(model, (m) => method.canAdapt(m))}`,
-        );
-      }
-      config.target_modules = defaults;
-    }
-    const heads = outputHeads(model, config);
+    const info = modelInfo(model);
+    let config = guarded(method, 'its config', () => method.normalizeConfig(raw) as TunerConfig);
+    config =
+      guarded(method, 'its config', () => method.prepareConfig?.(config, info) as TunerConfig | undefined) ?? config;
     const known = new Set(Object.keys(method.toJSON(config)));
     const extras = Object.fromEntries(Object.entries(raw).filter(([k]) => !known.has(k)));
-    let matched = 0;
-    const saveNames = config.modules_to_save ?? [];
-    for (const [key, module] of candidateModules(model)) {
-      if (saveNames.some((s) => key.endsWith(s)) && !(module instanceof AdapterLayer)) {
-        const wrapper = module instanceof ModulesToSaveWrapper ? module : new ModulesToSaveWrapper(module);
-        if (wrapper !== module) model.setSubmodule(key, wrapper);
-        wrapper.addAdapter(name);
-        continue;
-      }
-      const target = module instanceof AdapterLayer ? module.baseLayer : module;
-      if (!matchesTarget(config, key, target, heads)) continue;
-      matched++;
-      const ctx = { path: key, adapterName: name };
-      if (module instanceof AdapterLayer) {
-        module.addAdapter(name, config, ctx);
-      } else if (method.canAdapt(module)) {
-        model.setSubmodule(key, method.createLayer(module, config, ctx));
-      } else if (typeof config.target_modules !== 'string') {
-        throw new PeftConfigError(
-          'target_modules',
-          `module '${key}' is a ${module.typeName}, which ${method.name} cannot adapt (it adapts ${method.supportedModules.join(', ')})`,
+    try {
+      this.wrapModulesToSave(name, config.modules_to_save ?? [], budget);
+      if (this.kind === 'prompt') {
+        const encoder = guarded(method, 'its prompt encoder', () =>
+          method.createPromptEncoder!(config, { adapterName: name, model: info, module: model }),
         );
+        this.promptEncoders!.set(name, encoder);
+        budget.spend(encoder.countParameters().total, 'the prompt encoder');
       } else {
-        matched--;
+        injectTuner(model, this.tuner!, method, config, name, info, budget);
       }
-    }
-    if (matched === 0) {
-      throw new PeftConfigError(
-        'target_modules',
-        `${JSON.stringify(config.target_modules)} matched no module of the model${config.layers_to_transform != null ? ` (with layers_to_transform ${JSON.stringify(config.layers_to_transform)})` : ''}; targetable modules: ${describeTargetable(model, (m) => method.canAdapt(m))}`,
-      );
+    } catch (e) {
+      this.removeAdapterParts(name);
+      throw e;
     }
     this.adapters.set(name, { method, config, extras });
     this.updateTrainable();
+  }
+
+  /** PEFT's `_set_trainable`: wrap every module whose path ends with a `modules_to_save` name. */
+  private wrapModulesToSave(name: string, names: readonly string[], budget: ElementBudget): void {
+    if (!names.length) return;
+    const model = this.model;
+    for (const [key, module] of this.modelModules()) {
+      if (module instanceof AdapterLayer || !names.some((s) => key.endsWith(s))) continue;
+      if (module instanceof AdapterLayer || isInsideWrapper(model, key)) continue;
+      const wrapper = module instanceof ModulesToSaveWrapper ? module : new ModulesToSaveWrapper(module);
+      if (wrapper !== module) model.setSubmodule(key, wrapper);
+      wrapper.addAdapter(name);
+      budget.spend(wrapper.copies.get(name).countParameters().total, `modules_to_save '${key}'`);
+    }
+  }
+
+  /** Remove every trace of adapter `name` (layers, shared state, encoder, modules_to_save copies). */
+  private removeAdapterParts(name: string): void {
+    const model = this.model;
+    for (const [path, layer] of this.adapterLayers()) {
+      if (!layer.adapterNames.includes(name)) continue;
+      layer.deleteAdapter(name);
+      if (layer.adapterNames.length === 0) {
+        model.setSubmodule(path, layer.baseLayer);
+      }
+    }
+    for (const [path, w] of this.wrappers()) {
+      if (!w.copies.names().includes(name)) continue;
+      w.deleteAdapter(name);
+      if (w.copies.names().length === 0) model.setSubmodule(path, w.original);
+    }
+    this.tuner?.deleteAdapter(name);
+    this.promptEncoders?.delete(name)?.dispose();
   }
 
   /** Make adapter `name` the active one (the only one applied and trained). */
@@ -207,12 +254,14 @@ export class PeftModel<M extends Module = Module> extends Module {
     this.updateTrainable();
   }
 
-  /** Remove adapter `name` and free its parameters. The active adapter cannot be deleted while others exist… unless it is switched. */
+  /** Remove adapter `name` and free its parameters. When it was active, the first remaining one becomes active. */
   deleteAdapter(name: string): void {
     this.assertLoaded();
     this.entry(name);
     for (const [, layer] of this.adapterLayers()) if (layer.adapterNames.includes(name)) layer.deleteAdapter(name);
     for (const [, w] of this.wrappers()) if (w.copies.names().includes(name)) w.deleteAdapter(name);
+    this.tuner?.deleteAdapter(name);
+    this.promptEncoders?.delete(name)?.dispose();
     this.adapters.delete(name);
     if (this.active === name) {
       const next = this.adapterNames[0];
@@ -226,8 +275,10 @@ export class PeftModel<M extends Module = Module> extends Module {
     const layers = [...this.adapterLayers().map(([, l]) => l), ...this.wrappers().map(([, w]) => w)];
     const prev = layers.map((l) => l.disabled);
     for (const l of layers) l.disabled = true;
+    this.disabledDepth++;
     const restore = () => {
       for (const [i, l] of layers.entries()) l.disabled = prev[i];
+      this.disabledDepth--;
     };
     let out: T;
     try {
@@ -242,66 +293,81 @@ export class PeftModel<M extends Module = Module> extends Module {
   }
 
   /**
+   * Run the model with the active adapter: the one entry point for training, evaluation and inference. Tuner
+   * adapters act inside the model's layers; a method's model-level `forward` hook (prompt methods, extra loss
+   * terms) wraps the call. Inputs are not consumed.
+   */
+  forward(inputs: ModelInputs): ModelOutput {
+    this.assertLoaded();
+    const model = this.model as unknown as { forward?: (i: ModelInputs) => ModelOutput };
+    if (typeof model.forward !== 'function') throw new PeftError('the wrapped model has no forward(inputs)');
+    const next = (i: ModelInputs) => model.forward!(i);
+    const e = this.adapters.get(this.active);
+    if (!e?.method.forward || this.disabledDepth > 0) return next(inputs);
+    return e.method.forward(inputs, next, {
+      adapterName: this.active,
+      config: e.config,
+      model: this.model,
+      promptEncoder: this.promptEncoder(this.active),
+      layers: this.layersOf(this.active),
+      shared: this.tuner,
+      training: this.training,
+    });
+  }
+
+  /**
+   * Tell the active adapter's method that an optimizer step was taken (the trainer calls this after
+   * `optimizer.step()` and before zeroing gradients; `step` counts from 0). No-op for methods without the hook.
+   */
+  onTrainStep(step: number): void {
+    this.assertLoaded();
+    const e = this.adapters.get(this.active);
+    if (!e?.method.onTrainStep) return;
+    e.method.onTrainStep({
+      adapterName: this.active,
+      config: e.config,
+      step,
+      model: this.model,
+      layers: this.layersOf(this.active),
+      shared: this.tuner,
+    });
+  }
+
+  /**
    * Freeze everything, then make the active adapter's parameters (and its modules_to_save copies, and biases per
    * `bias`) trainable — PEFT's `_mark_only_adapters_as_trainable` + `set_adapter`.
    */
   private updateTrainable(inference = false): void {
-    const model = this.model;
-    model.requiresGrad_(false);
+    this.requiresGrad_(false);
     if (inference) return;
-    const active = this.adapters.get(this.active);
-    if (!active) return;
+    if (!this.adapters.has(this.active)) return;
     for (const slot of this.adapterSlots(this.active).values()) slot.owner.param(slot.param).requiresGrad = true;
-    const bias = (active.config as { bias?: string }).bias;
-    if (bias === 'all') {
-      for (const [, m] of model.namedModules())
-        if (m.hasParameter('bias') && m.optionalParam('bias')) m.param('bias').requiresGrad = true;
-    } else if (bias && bias !== 'none') {
-      for (const [, layer] of this.adapterLayers()) {
-        const b = layer.baseLayer.hasParameter('bias') ? layer.baseLayer.optionalParam('bias') : null;
-        if (b) b.requiresGrad = true;
-      }
-    }
   }
 
-  /** Put the model in inference mode: every parameter frozen (used by fromPretrained without isTrainable). */
+  /** Put the model in inference mode: every parameter frozen (used when loading without isTrainable). */
   freezeAll(): void {
     this.updateTrainable(true);
   }
 
   /**
-   * Every saved tensor of adapter `name`, by its key in adapter_model.safetensors (PEFT's names: no adapter name,
-   * `base_model.model.` prefix, modules_to_save without wrapper names).
+   * Every saved tensor of adapter `name` as the model holds it, by its key in adapter_model.safetensors before any
+   * save transform (PEFT's names: no adapter name; `base_model.model.` prefix for modules of tuner models).
    */
   adapterSlots(name = this.active): Map<string, AdapterSlot> {
     const entry = this.entry(name);
-    const slots = new Map<string, AdapterSlot>();
-    for (const [path, layer] of this.adapterLayers()) {
-      if (!layer.adapterNames.includes(name)) continue;
-      for (const s of layer.adapterSlots(name)) slots.set(`${KEY_PREFIX}${path}.${s.key}`, s);
-    }
-    for (const [path, w] of this.wrappers()) {
-      if (!w.copies.names().includes(name)) continue;
-      const copy = w.copies.get(name);
-      for (const [pname] of copy.namedParameters()) {
-        const dot = pname.lastIndexOf('.');
-        const owner = dot < 0 ? copy : copy.getSubmodule(pname.slice(0, dot));
-        slots.set(`${KEY_PREFIX}${path}.${pname}`, { key: pname, owner, param: pname.slice(dot + 1) });
-      }
-    }
-    const bias = (entry.config as { bias?: string }).bias;
-    if (bias === 'all' || (bias && bias !== 'none')) {
-      const only = bias !== 'all' ? new Set(this.adapterLayers().map(([p]) => `${p}.base_layer`)) : null;
-      for (const [path, m] of this.model.namedModules()) {
-        if (!m.hasParameter('bias') || !m.optionalParam('bias')) continue;
-        if (only && !only.has(path)) continue;
-        slots.set(`${KEY_PREFIX}${path}.bias`, { key: 'bias', owner: m, param: 'bias' });
-      }
-    }
-    return slots;
+    return collectSlots({
+      adapterName: name,
+      config: entry.config,
+      prefix: this.keyPrefix,
+      model: this.model,
+      layers: this.layersOf(name),
+      wrappers: this.wrappers(),
+      shared: this.tuner?.sharedOf(name) ?? [],
+      promptEncoder: this.promptEncoder(name),
+    });
   }
 
-  /** The live tensors of adapter `name` by saved key (what {@link savePretrained} writes). */
+  /** The live tensors of adapter `name` by slot key (what training updates; not transformed for saving). */
   adapterStateDict(name = this.active): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     for (const [k, s] of this.adapterSlots(name)) out[k] = s.owner.param(s.param);
@@ -309,45 +375,43 @@ export class PeftModel<M extends Module = Module> extends Module {
   }
 
   /**
-   * Load saved adapter tensors (keys as in adapter_model.safetensors) into adapter `name`. Unexpected keys and
-   * shape mismatches are errors; missing keys are errors unless `strict` is false. Nothing is changed on error.
+   * Every trainable parameter by the name PEFT's reference tools use for it: its saved key when it is saved as it
+   * is, else its parameter name with the adapter name removed (PEFT's `_remove_adapter_name_from_state_dict_key`),
+   * e.g. `prompt_encoder.mlp_head.0.weight`.
+   */
+  trainableParameterKeys(name = this.active): Map<string, Tensor> {
+    const bySlot = new Map<Tensor, string>();
+    for (const [k, s] of this.adapterSlots(name)) bySlot.set(s.owner.param(s.param), k);
+    const out = new Map<string, Tensor>();
+    for (const [pname, t] of this.namedParameters()) {
+      if (!t.requiresGrad) continue;
+      out.set(bySlot.get(t) ?? removeAdapterName(pname, name), t);
+    }
+    return out;
+  }
+
+  /** The tensors written for adapter `name`, after the method's save transform (`created` are the caller's to free). */
+  savedState(name = this.active): SavedState {
+    const e = this.entry(name);
+    return savedState(this.adapterStateDict(name), e.method, { adapterName: name, config: e.config });
+  }
+
+  /**
+   * Load saved adapter tensors (keys as in adapter_model.safetensors) into adapter `name`, through the method's load
+   * transform. Unexpected keys, shape and dtype mismatches are errors; missing keys are errors unless `strict` is
+   * false. Nothing is changed on error.
    */
   loadAdapterState(
     tensors: Record<string, Tensor>,
     name = this.active,
     opts: { strict?: boolean } = {},
   ): { missingKeys: string[] } {
-    const slots = this.adapterSlots(name);
-    const unexpected = Object.keys(tensors).filter((k) => !slots.has(k));
-    if (unexpected.length) {
-      throw new PeftError(
-        `adapter weights have keys that match nothing in the model: ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ` … (${unexpected.length})` : ''}; expected keys like ${[...slots.keys()].slice(0, 3).join(', ')}`,
-      );
-    }
-    const missing = [...slots.keys()].filter((k) => !(k in tensors));
-    if (missing.length && (opts.strict ?? true)) {
-      throw new PeftError(
-        `adapter weights lack keys: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` … (${missing.length})` : ''}`,
-      );
-    }
-    for (const [k, t] of Object.entries(tensors)) {
-      const s = slots.get(k)!;
-      const cur = s.owner.param(s.param);
-      if (cur.shape.length !== t.shape.length || cur.shape.some((d, i) => d !== t.shape[i])) {
-        throw new PeftError(
-          `adapter weight '${k}' has shape [${t.shape.join(', ')}], the model expects [${cur.shape.join(', ')}]`,
-        );
-      }
-    }
-    for (const [k, t] of Object.entries(tensors)) {
-      const s = slots.get(k)!;
-      const old = s.owner.param(s.param);
-      const next = noGrad(() => (t.dtype === old.dtype ? t.detach() : t.cast(old.dtype)));
-      next.requiresGrad = old.requiresGrad;
-      s.owner.setParameter(s.param, next);
-      old.dispose();
-    }
-    return { missingKeys: missing };
+    const e = this.entry(name);
+    return applyAdapterState(tensors, this.adapterSlots(name), e.method, {
+      adapterName: name,
+      config: e.config,
+      strict: opts.strict ?? true,
+    });
   }
 
   /** `adapter_config.json` of adapter `name`. */
@@ -357,80 +421,69 @@ export class PeftModel<M extends Module = Module> extends Module {
     return sortKeys(json);
   }
 
-  /** The files PEFT's save_pretrained would write for adapter `name` (for browsers, or custom storage). */
+  /** The files PEFT's save_pretrained writes for adapter `name`, as bytes (any storage: files, IndexedDB, a download). */
   async toAdapterFiles(name = this.active): Promise<AdapterFiles> {
-    const weights = await saveTensors(this.adapterStateDict(name), { format: 'pt' });
-    return { config: this.adapterConfigJSON(name), weights };
-  }
-
-  /**
-   * Write the adapters in PEFT's layout: `dir/adapter_config.json` and `dir/adapter_model.safetensors` for the
-   * adapter named "default", `dir/<name>/…` for the others. Files are written atomically (temp + rename).
-   */
-  async savePretrained(dir: string, opts: { adapterNames?: string[] } = {}): Promise<void> {
-    const { mkdir, rename, writeFile } = await import('node:fs/promises');
-    const { join } = await import('node:path');
-    for (const name of opts.adapterNames ?? this.adapterNames) {
-      const target = name === 'default' ? dir : join(dir, name);
-      await mkdir(target, { recursive: true });
-      const files = await this.toAdapterFiles(name);
-      const write = async (file: string, data: string | Uint8Array) => {
-        const tmp = join(target, `.${file}.${process.pid}.tmp`);
-        await writeFile(tmp, data);
-        await rename(tmp, join(target, file));
-      };
-      await write('adapter_model.safetensors', files.weights);
-      await write('adapter_config.json', `${JSON.stringify(files.config, null, 2)}\n`);
+    const { tensors, created } = this.savedState(name);
+    try {
+      return await encodeAdapterFiles(this.adapterConfigJSON(name), tensors);
+    } finally {
+      for (const t of created) t.dispose();
     }
   }
 
-  /** Add an adapter from PEFT's files (config object + safetensors bytes). */
+  /** Add an adapter from PEFT's files (config object + safetensors bytes). On error nothing is added. */
   async loadAdapterFiles(files: AdapterFiles, opts: FromPretrainedOptions = {}): Promise<void> {
     const name = opts.adapterName ?? 'default';
     const backend = this.model.parameters()[0]?.backend;
-    this.addAdapter(name, files.config);
+    const { config, tensors } = await decodeAdapterFiles(files, backend);
     try {
-      const tensors = await loadTensors(files.weights, { dtype: 'f32', backend });
+      // The file says how large the adapter is: a config that would build far more is refused early.
+      const fileElements = Object.values(tensors).reduce((n, t) => n + t.size, 0);
+      const strict = opts.strict ?? true;
+      this.addAdapterWithin(
+        name,
+        config,
+        new ElementBudget(strict ? 2 * fileElements + 4096 : Number.POSITIVE_INFINITY),
+      );
       try {
         this.loadAdapterState(tensors, name, { strict: opts.strict });
-      } finally {
-        for (const t of Object.values(tensors)) t.dispose();
+      } catch (e) {
+        // undo the whole adapter, wrappers included: the model is left as it was
+        this.removeAdapterParts(name);
+        this.adapters.delete(name);
+        throw e;
       }
-    } catch (e) {
-      this.deleteAdapter(name);
-      throw e;
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
+    if (!opts.isTrainable) {
+      this.updateTrainable(true);
+      // As PEFT: a model loaded for inference is in eval mode, so adapter dropout is off.
+      this.eval();
+    } else {
+      this.updateTrainable();
     }
   }
 
-  /** Load the adapter saved in `dir` (PEFT layout) onto `model`. */
-  static async fromPretrained<M extends Module>(
+  /** Wrap `model` with the adapter in `files` (PEFT's `PeftModel.from_pretrained`, from bytes). */
+  static async fromAdapterFiles<M extends Module>(
     model: M,
-    dir: string,
+    files: AdapterFiles,
     opts: FromPretrainedOptions = {},
   ): Promise<PeftModel<M>> {
-    const files = await readAdapterDir(dir);
     const name = opts.adapterName ?? 'default';
-    const peft = new PeftModel(model, name);
+    const peftType = (files.config as { peft_type?: unknown } | null)?.peft_type;
+    const peft = new PeftModel(model, name, methodOf({ peft_type: peftType }).kind ?? 'tuner');
     await peft.loadAdapterFiles(files, { ...opts, adapterName: name });
+    peft.active = name;
     peft.setAdapter(name);
-    if (!opts.isTrainable) {
-      peft.freezeAll();
-      // As PEFT: a model loaded for inference is in eval mode, so adapter dropout is off.
-      peft.eval();
-    }
+    if (!opts.isTrainable) peft.updateTrainable(true);
     return peft;
   }
 
-  /** Load another saved adapter into this model under `name`. */
-  async loadAdapter(dir: string, name: string, opts: Omit<FromPretrainedOptions, 'adapterName'> = {}): Promise<void> {
-    await this.loadAdapterFiles(await readAdapterDir(dir), { ...opts, adapterName: name });
-    this.updateTrainable(!opts.isTrainable);
-    if (!opts.isTrainable) this.eval();
-  }
-
-  /** Trainable / total parameter counts (as PEFT counts them: every parameter of the wrapped model). */
+  /** Trainable / total parameter counts (as PEFT counts them: every parameter, prompt encoders included). */
   countTrainable(): { trainable: number; total: number } {
-    const { trainable, total } = this.model.countParameters();
+    const { trainable, total } = this.countParameters();
     return { trainable, total };
   }
 
@@ -442,9 +495,11 @@ export class PeftModel<M extends Module = Module> extends Module {
     return line;
   }
 
-  /** Merge the active adapter into the base weights (forward then skips it). */
+  /** Merge the active adapter (or `adapterNames`) into the base weights; forward then skips it. */
   merge(adapterNames: string[] = [this.active]): void {
     this.assertLoaded();
+    if (this.kind === 'prompt')
+      throw new PeftError(`${this.method().peftType} adapters cannot be merged into the model`);
     for (const [, layer] of this.adapterLayers()) {
       const names = adapterNames.filter((n) => layer.adapterNames.includes(n) && !layer.mergedAdapters.includes(n));
       if (names.length) layer.merge(names);
@@ -466,7 +521,7 @@ export class PeftModel<M extends Module = Module> extends Module {
     return this.unload();
   }
 
-  /** Remove every adapter layer without merging and return the plain model. */
+  /** Remove every adapter without merging and return the plain model. */
   unload(): M {
     const model = this.model;
     for (const [path, layer] of this.adapterLayers()) {
@@ -481,6 +536,8 @@ export class PeftModel<M extends Module = Module> extends Module {
       if (keepName) w.original.dispose();
       w.copies.dispose();
     }
+    for (const name of this.adapterNames) this.tuner?.deleteAdapter(name);
+    this.promptEncoders?.dispose();
     this.unloaded = true;
     return model;
   }
@@ -495,35 +552,33 @@ export function getPeftModel<M extends Module>(
   return PeftModel.create(model, config as PeftConfigBase, opts.adapterName ?? 'default');
 }
 
-async function readAdapterDir(dir: string): Promise<AdapterFiles> {
-  const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  let configText: string;
+/** The registered method for a raw config's `peft_type`; a missing or unknown one is a config error. */
+function methodOf(raw: Record<string, unknown> | PeftConfigBase): AdapterMethod {
+  const peftType = (raw as { peft_type?: unknown }).peft_type;
+  if (typeof peftType !== 'string') throw new PeftConfigError('peft_type', 'is required (e.g. "LORA")');
   try {
-    configText = await readFile(join(dir, 'adapter_config.json'), 'utf8');
-  } catch {
-    throw new PeftError(`no adapter_config.json in '${dir}'`);
-  }
-  let config: Record<string, unknown>;
-  try {
-    config = JSON.parse(configText);
+    return getAdapterMethodByPeftType(peftType);
   } catch (e) {
-    throw new PeftError(`${join(dir, 'adapter_config.json')} is not valid JSON: ${(e as Error).message}`);
+    throw new PeftConfigError('peft_type', (e as Error).message);
   }
-  let weights: Uint8Array;
-  try {
-    weights = await readFile(join(dir, 'adapter_model.safetensors'));
-  } catch {
-    const { readdir } = await import('node:fs/promises');
-    const files = await readdir(dir).catch(() => [] as string[]);
-    if (files.includes('adapter_model.bin')) {
-      throw new PeftError(
-        `'${dir}' holds adapter_model.bin (a pickle file), which is never loaded: re-save it with safe_serialization=True`,
-      );
-    }
-    throw new PeftError(`no adapter_model.safetensors in '${dir}'`);
+}
+
+/** Whether `key` lies inside a modules_to_save wrapper (its copies are never wrapped again). */
+function isInsideWrapper(model: Module, key: string): boolean {
+  const parts = key.split('.');
+  for (let i = 1; i < parts.length; i++) {
+    if (model.getSubmodule(parts.slice(0, i).join('.')) instanceof ModulesToSaveWrapper) return true;
   }
-  return { config, weights };
+  return false;
+}
+
+/** PEFT's `_remove_adapter_name_from_state_dict_key`: drop the `.<adapter>` path component. */
+export function removeAdapterName(key: string, adapterName: string): string {
+  const parts = key.split('.');
+  const i = parts.lastIndexOf(adapterName);
+  if (i < 0) return key;
+  parts.splice(i, 1);
+  return parts.join('.');
 }
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {

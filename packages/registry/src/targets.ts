@@ -1,4 +1,4 @@
-import { Conv1D, Linear, type Module } from '@peftjs/nn';
+import { isLinearLike, type Module } from '@peftjs/nn';
 import type { TunerConfig } from './config.js';
 import { PeftConfigError } from './errors.js';
 import { AdapterLayer, ModulesToSaveWrapper } from './layer.js';
@@ -28,7 +28,7 @@ export function matchesTarget(
   if (targets === null || targets === undefined) return false;
   if (typeof targets === 'string') {
     if (targets.toLowerCase() === 'all-linear') {
-      if (!(module instanceof Linear || module instanceof Conv1D)) return false;
+      if (!isLinearLike(module)) return false;
       const last = key.split('.').pop()!;
       return !outputHeads.includes(key) && !outputHeads.includes(last);
     }

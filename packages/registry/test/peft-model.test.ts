@@ -17,11 +17,13 @@ import {
   ModulesToSaveWrapper,
   PeftConfigError,
   PeftError,
-  PeftModel,
+  type PeftModel,
   registerAdapter,
 } from '../src/index.js';
 import { expectClose, f64, linear, rand } from '@peftjs/test-utils';
 import { baseWeights, NET_PARAMS, Net, ShiftLayer, shiftMethod } from './toy.js';
+import { loadAdapter, loadPeftModel, savePeftModel } from '../src/node.js';
+import { TunerModel } from '../src/roots.js';
 
 beforeAll(() => registerAdapter(shiftMethod));
 const dirs: string[] = [];
@@ -383,7 +385,11 @@ describe('merging', () => {
   });
 
   it('a layer that does not implement merge says so (AdapterLayer default)', () => {
-    const layer = new ShiftLayer(new Linear(2, 2), { peft_type: 'SHIFT' }, { path: 'p', adapterName: 'default' });
+    const layer = new ShiftLayer(
+      new Linear(2, 2),
+      { peft_type: 'SHIFT' },
+      { path: 'p', adapterName: 'default', modelType: undefined, shared: new TunerModel(new Linear(1, 1)) },
+    );
     expect(() => AdapterLayer.prototype.merge.call(layer)).toThrow(/ShiftLayer cannot be merged/);
     expect(() => AdapterLayer.prototype.unmerge.call(layer)).toThrow(/ShiftLayer cannot be unmerged/);
   });
@@ -425,7 +431,7 @@ describe('state dicts and PEFT files', () => {
     peft.addAdapter('other', { peft_type: 'SHIFT', target_modules: ['gate'], init_value: 0.75 });
     const dir = await mkdtemp(join(tmpdir(), 'peftjs-registry-'));
     dirs.push(dir);
-    await peft.savePretrained(dir);
+    await savePeftModel(peft, dir);
 
     expect((await readdir(dir)).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'other']);
     expect((await readdir(join(dir, 'other'))).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
@@ -452,13 +458,13 @@ describe('state dicts and PEFT files', () => {
     // a fresh model with the same base weights
     const fresh = new Net();
     fresh.loadStateDict(Object.fromEntries(Object.entries(w).map(([k, v]) => [k, tensor(v, shapeOf(k))])));
-    const loaded = await PeftModel.fromPretrained(fresh, dir);
+    const loaded = await loadPeftModel(fresh, dir);
     const ref = netRef(w, xs(), { shifts: { 'body.layers.0.proj': s0, 'body.layers.1.proj': s1 } });
     expectClose(fresh.forward(x()), ref, 1e-6);
     expect(loaded.countTrainable().trainable).toBe(0); // inference mode by default
     expect([...loaded.modules()].filter((m) => m.training)).toEqual([]); // eval mode, as PEFT: dropout off
 
-    await loaded.loadAdapter(join(dir, 'other'), 'other', { isTrainable: true });
+    await loadAdapter(loaded, join(dir, 'other'), 'other', { isTrainable: true });
     loaded.setAdapter('other');
     const g = [0.75, 0.75, 0.75, 0.75];
     expectClose(
@@ -468,7 +474,7 @@ describe('state dicts and PEFT files', () => {
     );
     expect(loaded.countTrainable().trainable).toBe(8);
 
-    await expect(PeftModel.fromPretrained(new Net(), join(dir, 'nope'))).rejects.toThrow(/no adapter_config.json/);
+    await expect(loadPeftModel(new Net(), join(dir, 'nope'))).rejects.toThrow(/no adapter_config.json/);
   });
 });
 

@@ -61,6 +61,6 @@ export {
   uniformAt,
 } from './random.js';
 export type { RandomOptions } from './random.js';
-export { erf } from './math.js';
+export { erf, relMaxError } from './math.js';
 export type { CpuThreading } from './backends/cpu/gemm-wasm.js';
 export { cpuThreading } from './backends/cpu/gemm-wasm.js';

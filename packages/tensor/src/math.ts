@@ -55,3 +55,21 @@ export const geluTanhGrad = (x: number): number => {
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
 };
 export const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+
+/**
+ * max |ours − ref| / max(max |ref|, floor): the error relative to the reference's largest magnitude, the measure
+ * the golden vectors' tolerances are stated in. Infinity when the lengths differ or either side holds NaN.
+ */
+export function relMaxError(ours: ArrayLike<number>, ref: ArrayLike<number>, floor = 1e-6): number {
+  if (ours.length !== ref.length) return Number.POSITIVE_INFINITY;
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = Math.abs(ours[i] - ref[i]);
+    if (Number.isNaN(d)) return Number.POSITIVE_INFINITY;
+    if (d > err) err = d;
+    const m = Math.abs(ref[i]);
+    if (m > scale) scale = m;
+  }
+  return err / Math.max(scale, floor);
+}

@@ -1,7 +1,7 @@
 /**
  * Float64 reference helpers for the tests: plain JavaScript arrays, row-major, no @peftjs code involved.
  */
-import type { Tensor } from '@peftjs/tensor';
+import { relMaxError, type Tensor } from '@peftjs/tensor';
 import { expect } from 'vitest';
 
 /** A tensor's values as float64 numbers (row-major). */
@@ -41,11 +41,7 @@ export const scaleArr = (a: number[], s: number): number[] => a.map((v) => v * s
 /** max |ours − ref| / max(max |ref|, 1e-6): the golden-vector tolerance measure. */
 export function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
   expect(ours.length).toBe(ref.length);
-  let maxRef = 1e-6;
-  for (let i = 0; i < ref.length; i++) maxRef = Math.max(maxRef, Math.abs(ref[i]));
-  let maxDiff = 0;
-  for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
-  return maxDiff / maxRef;
+  return relMaxError(ours, ref);
 }
 
 /** Assert `ours` equals the float64 reference within `tol` (relative to the reference's largest magnitude). */

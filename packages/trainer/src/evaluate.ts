@@ -1,5 +1,5 @@
 import type { Module } from '@peftjs/nn';
-import { PeftModel } from '@peftjs/registry';
+import type { PeftModel } from '@peftjs/registry';
 import {
   argmax,
   cast,
@@ -23,9 +23,12 @@ export interface ForwardOutput {
   loss: Tensor | null;
 }
 
-/** Run the model (the wrapped one for a {@link PeftModel}) on a batch: `forward({ inputIds, attentionMask, labels })`. */
+/**
+ * Run the model on a batch: `forward({ inputIds, attentionMask, labels })`. For a {@link PeftModel} that is
+ * `PeftModel.forward`, the one entry point (methods that change the inputs or add loss terms act there).
+ */
 export function forwardBatch(model: Module, batch: Batch, withLabels = true): ForwardOutput {
-  const target = (model instanceof PeftModel ? model.model : model) as unknown as {
+  const target = model as unknown as {
     forward?: (inputs: Record<string, Tensor | null>) => ForwardOutput;
   };
   if (typeof target.forward !== 'function') throw new Error('trainer: the model has no forward(inputs); pass lossFn');
@@ -79,8 +82,14 @@ export interface EvalResult {
 export async function evalBatchSums(model: Module, batch: Batch): Promise<EvalSums> {
   const [lossT, correctT, countT] = noGrad(() =>
     tidy(() => {
-      const { logits } = forwardBatch(model, batch, false);
+      let { logits } = forwardBatch(model, batch, false);
       let targets: Tensor;
+      if (logits.rank === 3 && logits.shape[1] > batch.labels.shape[1]) {
+        // Methods that prepend virtual tokens put them first (as PEFT does): score only the real positions.
+        const [b, l, v] = logits.shape;
+        const t = batch.labels.shape[1];
+        logits = slice(logits, [0, l - t, 0], [b, t, v]);
+      }
       if (batch.labels.rank === 2) {
         const [b, t] = batch.labels.shape;
         const pad = full([b, 1], -100, { dtype: 'i32', backend: batch.labels.backend });

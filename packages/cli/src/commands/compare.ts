@@ -1,6 +1,12 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compareMethods, comparisonToJSON, formatComparisonTable, formatMetrics } from '@peftjs/trainer/node';
+import {
+  compareMethods,
+  comparisonToJSON,
+  formatComparisonTable,
+  formatMetrics,
+  withSuggestedLearningRates,
+} from '@peftjs/trainer/node';
 import { formatHelp, parseCommandArgs, str } from '../args.js';
 import { comparisonChartSVG } from '../chart.js';
 import {
@@ -59,7 +65,7 @@ export async function compareCommand(argv: string[], io: CliIO): Promise<number>
     io.out(COMPARE_HELP);
     return 0;
   }
-  const methods = await resolveMethods(str(values, 'methods', 'all'), values);
+  let methods = await resolveMethods(str(values, 'methods', 'all'), values);
   const out = str(values, 'out', DEFAULT_COMPARE_DIR);
   const outSt = await stat(out).catch(() => null);
   if (outSt && !outSt.isDirectory()) throw new CliError(`--out '${out}' exists and is not a directory`);
@@ -71,6 +77,8 @@ export async function compareCommand(argv: string[], io: CliIO): Promise<number>
     const modelDir = str(values, 'model');
     const first = await loadBaseModel(modelDir, backend);
     const data = tokenizeData(values, text, first);
+    // Without --lr each method starts from its own suggested learning rate (where its preset has one).
+    if (values.lr === undefined) methods = withSuggestedLearningRates(methods, first.model.countParameters().total);
     first.model.dispose();
     io.err(`model:   ${first.label} on ${backendName}`);
     io.err(

@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
 import type { Module } from '@peftjs/nn';
-import { PeftModel } from '@peftjs/registry';
 import { evaluate } from '@peftjs/trainer/node';
 import { formatHelp, num, parseCommandArgs, str } from '../args.js';
 import {
@@ -15,6 +14,7 @@ import {
 } from '../common.js';
 import { CliError } from '../errors.js';
 import { loadBaseModel } from '../model.js';
+import { loadPeftModel } from '@peftjs/registry/node';
 
 const OPTIONS = {
   adapter: {
@@ -66,7 +66,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
     let model: Module = base.model;
     if (adapterDir !== undefined) {
       try {
-        model = await PeftModel.fromPretrained(base.model, adapterDir);
+        model = await loadPeftModel(base.model, adapterDir);
       } catch (e) {
         throw new CliError(`cannot load adapter '${adapterDir}': ${(e as Error).message}`);
       }

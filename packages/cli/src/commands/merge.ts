@@ -2,12 +2,13 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PreTrainedModel } from '@peftjs/models';
 import { savePretrained } from '@peftjs/models/node';
-import { PeftModel } from '@peftjs/registry';
+import type { PeftModel } from '@peftjs/registry';
 import { formatHelp, parseCommandArgs, str } from '../args.js';
 import { BACKEND_OPTION, type CliIO, MODEL_OPTION, startBackend } from '../common.js';
 import { CliError } from '../errors.js';
 import { loadBaseModel } from '../model.js';
 import { checkAdapterDir } from './eval.js';
+import { loadPeftModel } from '@peftjs/registry/node';
 
 const OPTIONS = {
   adapter: { type: 'string', value: 'DIR', help: 'Adapter directory to merge (required).' },
@@ -45,7 +46,7 @@ export async function mergeCommand(argv: string[], io: CliIO): Promise<number> {
     const base = await loadBaseModel(str(values, 'model'), backend);
     let peft: PeftModel<PreTrainedModel>;
     try {
-      peft = await PeftModel.fromPretrained(base.model, adapterDir);
+      peft = await loadPeftModel(base.model, adapterDir);
     } catch (e) {
       throw new CliError(`cannot load adapter '${adapterDir}': ${(e as Error).message}`);
     }

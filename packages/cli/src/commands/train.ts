@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getPeftModel, type PeftModel } from '@peftjs/registry';
 import { manualSeed } from '@peftjs/tensor';
-import { evaluate, formatBytes, Trainer } from '@peftjs/trainer/node';
+import { evaluate, formatBytes, prepareModelFor, Trainer, withSuggestedLearningRates } from '@peftjs/trainer/node';
 import { formatHelp, parseCommandArgs, str } from '../args.js';
 import {
   BACKEND_OPTION,
@@ -18,6 +18,7 @@ import { CliError } from '../errors.js';
 import { ADAPTER_OPTIONS, readConfigFile, resolveMethod } from '../methods.js';
 import { loadBaseModel } from '../model.js';
 import { stepLogger, TRAINING_OPTIONS, trainingOptions } from '../training.js';
+import { savePeftModel } from '@peftjs/registry/node';
 
 export const DEFAULT_ADAPTER_DIR = 'peftjs-adapter';
 
@@ -89,7 +90,12 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     io.err(`data:    ${data.trainLabel}: ${data.train.length} sequences × ${data.seqLen} tokens`);
     io.err(`eval:    ${data.evalLabel}: ${data.eval.length} sequences`);
     manualSeed(trainOpts.seed ?? 42);
+    if (values.lr === undefined && configPath === undefined) {
+      const [suggested] = withSuggestedLearningRates([spec], base.model.countParameters().total);
+      if (suggested?.lr !== undefined) trainOpts.lr = suggested.lr;
+    }
     try {
+      base.model = await prepareModelFor(spec.name, base.model);
       peft = getPeftModel(base.model, spec.config);
     } catch (e) {
       base.model.dispose();
@@ -132,7 +138,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     say(
       `held-out perplexity after:  ${after.perplexity.toFixed(3)}  (loss ${after.loss.toFixed(4)}, accuracy ${(100 * after.accuracy).toFixed(1)}%; ${change <= 0 ? '' : '+'}${change.toFixed(1)}%)`,
     );
-    await peft.savePretrained(out);
+    await savePeftModel(peft, out);
     const size = (await stat(join(out, 'adapter_model.safetensors'))).size;
     const total = (performance.now() - t0) / 1000;
     say(`adapter saved to ${out}/ (adapter_config.json, adapter_model.safetensors ${formatBytes(size)})`);

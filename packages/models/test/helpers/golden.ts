@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { openFile } from '@peftjs/safetensors/node';
-import { type Backend, type Tensor, tidy } from '@peftjs/tensor';
+import { type Backend, relMaxError as tensorRelMaxError, type Tensor, tidy } from '@peftjs/tensor';
 import { goldenRoot } from '@peftjs/test-utils';
 import { expect } from 'vitest';
 import type { PreTrainedModel } from '../../src/index.js';
@@ -9,17 +9,10 @@ import { fromPretrained } from '../../src/node.js';
 /** The golden reference folder (missing is an error, not a skip: these are the acceptance checks). */
 export { goldenRoot };
 
-/** max|ours − ref| / max(max|ref|, 1e-6): the golden suite's error measure. */
+/** The golden suite's error measure (from @peftjs/tensor), after checking the lengths agree. */
 export function relMaxError(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
   expect(ours.length).toBe(ref.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    err = Math.max(err, Math.abs(ours[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  if (Number.isNaN(err) || Array.prototype.some.call(ours, Number.isNaN)) return Number.POSITIVE_INFINITY;
-  return err / Math.max(scale, 1e-6);
+  return tensorRelMaxError(ours, ref);
 }
 
 /** One base model's checks, with the errors seen. */

@@ -3,7 +3,7 @@ import { getPeftModel, type PeftModel } from '@peftjs/registry';
 import { manualSeed } from '@peftjs/tensor';
 import type { TokenDataset } from '../data.js';
 import { Trainer, type TrainerCallback, type TrainerOptions } from '../trainer.js';
-import { type MethodSpec, methodLabel } from './methods.js';
+import { type MethodSpec, methodLabel, prepareModelFor } from './methods.js';
 import type { ComparisonResult, EvalMetrics, MethodResult } from './types.js';
 
 /** A progress event of {@link compareMethods}. */
@@ -70,8 +70,7 @@ function metrics(e: { loss: number; perplexity?: number; accuracy?: number | nul
  * ```ts
  * const result = await compareMethods({
  *   makeModel: () => loadTinyLlama().then((t) => t.model),
- *   methods: [{ name: 'lora', config: { peft_type: 'LORA', r: 8, target_modules: ['q_proj', 'v_proj'] } },
- *             { name: 'dora', config: { peft_type: 'LORA', use_dora: true, r: 8, target_modules: ['q_proj', 'v_proj'] } }],
+ *   methods: availableMethods().map((name) => ({ name, config: defaultMethodConfig(name, { r: 8 }) })),
  *   train, eval: heldOut, trainerOptions: { optimizer: 'adamw', lr: 1e-3, batchSize: 8, maxSteps: 100, seed: 0 },
  * });
  * console.log(formatComparisonTable(result));
@@ -96,9 +95,10 @@ export async function compareMethods<M extends Module>(opts: CompareOptions<M>):
 
   for (const [index, spec] of opts.methods.entries()) {
     const name = spec.name || methodLabel(spec.config);
-    const base = await opts.makeModel();
+    let base = await opts.makeModel();
     let peft: PeftModel<M> | null = null;
     try {
+      base = await prepareModelFor(name, base);
       manualSeed(seed);
       peft = getPeftModel(base, spec.config);
       const { trainable, total } = peft.countTrainable();
@@ -106,6 +106,7 @@ export async function compareMethods<M extends Module>(opts: CompareOptions<M>):
       const userCallbacks: TrainerCallback[] = opts.trainerOptions.callbacks ?? [];
       const trainer = new Trainer({
         ...opts.trainerOptions,
+        ...(spec.lr !== undefined ? { lr: spec.lr } : {}),
         model: peft,
         train: opts.train,
         eval: opts.eval,
@@ -145,6 +146,7 @@ export async function compareMethods<M extends Module>(opts: CompareOptions<M>):
         name,
         peftType: String(spec.config.peft_type),
         config: spec.config,
+        lr: spec.lr ?? opts.trainerOptions.lr,
         trainableParams: trainable,
         totalParams: total,
         trainablePercent: (100 * trainable) / total,

@@ -1,34 +1,25 @@
-import { getAdapterMethod, listAdapterMethods } from '@peftjs/registry';
+import type { Module } from '@peftjs/nn';
+import { getPreset, listPresets, presetLabel } from '@peftjs/registry';
 
 /** The linear layers of a LLaMA-style decoder block: attention q/k/v/o and the MLP gate/up/down projections. */
 export const LLAMA_LINEAR_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 /** A named PEFT config to train and compare. */
 export interface MethodSpec {
-  /** Label in tables and charts (e.g. "lora", "dora", "lora-r4"). */
+  /** Label in tables and charts (a preset's name, or a config file's name). */
   name: string;
   /** A PEFT config object (`peft_type` required), as it would appear in adapter_config.json. */
   config: Record<string, unknown>;
-}
-
-const LORA_VARIANTS_KEY = Symbol.for('@peftjs/lora/variants');
-
-/** Names of the LoRA variants registered with `@peftjs/lora` (e.g. "dora"), read without importing that package. */
-function loraVariantNames(): string[] {
-  const list = (globalThis as unknown as Record<symbol, { name: string }[] | undefined>)[LORA_VARIANTS_KEY];
-  return (list ?? []).map((v) => v.name);
+  /** This method's own learning rate, instead of the shared one (some methods want far higher ones). */
+  lr?: number;
 }
 
 /**
- * Method names that can be trained right now: every registered adapter method (`listAdapterMethods()`), plus the
- * registered LoRA variants that are selected by a flag of a LoRA config ("dora" → `use_dora: true`). Import the
- * method packages (`@peftjs/lora`, `@peftjs/dora`) first: they register themselves on import.
+ * Method names that can be trained right now: the registry's presets, i.e. what every installed method package
+ * registered (`listPresets()` in `@peftjs/registry`). Import the method packages first: they register on import.
  */
 export function availableMethods(): string[] {
-  const methods = listAdapterMethods();
-  const out = [...methods];
-  if (methods.includes('lora') && loraVariantNames().includes('dora')) out.push('dora');
-  return out;
+  return listPresets().map((p) => p.name);
 }
 
 /** Options of {@link defaultMethodConfig}. */
@@ -39,37 +30,49 @@ export interface DefaultMethodOptions {
   /** Target modules (default: every LLaMA linear layer, q/k/v/o/gate/up/down). */
   targetModules?: string[] | string;
   taskType?: string;
+  modulesToSave?: string[];
 }
 
 /**
- * A starting PEFT config for method `name` ("lora", "dora", or any registered method): LoRA/DoRA with r 8,
- * alpha 16, dropout 0.05 on every linear layer of a LLaMA block unless overridden. Unknown names throw with the
- * list of available methods.
+ * A starting PEFT config for the preset `name` with these hyperparameters (rank 8, alpha 2·r, dropout 0.05 on every
+ * linear layer of a LLaMA block unless overridden, for methods that take them). Unknown names throw with the list
+ * of available ones.
  */
 export function defaultMethodConfig(name: string, opts: DefaultMethodOptions = {}): Record<string, unknown> {
-  const available = availableMethods();
-  if (!available.includes(name)) {
-    throw new Error(`unknown method '${name}' (available: ${available.join(', ') || 'none — import @peftjs/lora'})`);
-  }
-  const task = opts.taskType ? { task_type: opts.taskType } : {};
-  if (name === 'lora' || name === 'dora') {
-    const r = opts.r ?? 8;
-    return {
-      peft_type: 'LORA',
-      ...task,
-      r,
-      lora_alpha: opts.alpha ?? 2 * r,
-      lora_dropout: opts.dropout ?? 0.05,
-      target_modules: opts.targetModules ?? LLAMA_LINEAR_TARGETS,
-      ...(name === 'dora' ? { use_dora: true } : {}),
-    };
-  }
-  const method = getAdapterMethod(name);
-  return { peft_type: method.peftType, ...task, ...(opts.targetModules ? { target_modules: opts.targetModules } : {}) };
+  const preset = getPreset(name);
+  const r = opts.r ?? 8;
+  return preset.config({
+    r,
+    alpha: opts.alpha ?? 2 * r,
+    dropout: opts.dropout ?? 0.05,
+    targetModules: opts.targetModules ?? LLAMA_LINEAR_TARGETS,
+    taskType: opts.taskType,
+    modulesToSave: opts.modulesToSave,
+  });
 }
 
-/** A readable method label for a PEFT config: "dora" for LoRA with use_dora, else the method's peft_type lowercased. */
+/** The learning rate a preset suggests for a model of `modelParams` parameters, or undefined. */
+export function suggestedLearningRate(name: string, modelParams: number): number | undefined {
+  return getPreset(name).learningRate?.(modelParams);
+}
+
+/** A readable label for a PEFT config: the preset that claims it, else its method's name. */
 export function methodLabel(config: Record<string, unknown>): string {
-  if (config.peft_type === 'LORA' && config.use_dora === true) return 'dora';
-  return String(config.peft_type ?? 'unknown').toLowerCase();
+  return presetLabel(config);
+}
+
+/** The base model as the preset named `name` wants it (e.g. quantized), or `model` itself when it changes nothing. */
+export async function prepareModelFor<M extends Module>(name: string, model: M): Promise<M> {
+  const preset = listPresets().find((p) => p.name === name);
+  return preset?.prepareModel ? ((await preset.prepareModel(model)) as M) : model;
+}
+
+/** Each spec with the learning rate its preset suggests for `modelParams`, unless it has one (or no preset). */
+export function withSuggestedLearningRates(specs: MethodSpec[], modelParams: number): MethodSpec[] {
+  return specs.map((s) => {
+    if (s.lr !== undefined) return s;
+    const preset = listPresets().find((p) => p.name === s.name);
+    const lr = preset?.learningRate?.(modelParams);
+    return lr === undefined ? s : { ...s, lr };
+  });
 }

@@ -1,3 +1,4 @@
+import { listPresets, type MethodPreset } from '@peftjs/registry';
 import { availableMethods, LLAMA_LINEAR_TARGETS } from './methods.js';
 
 /** The kind of task being fine-tuned. */
@@ -13,12 +14,12 @@ export type RecommendTask =
 export interface RecommendOptions {
   /** Parameters of the base model (e.g. 1.1e9). */
   modelParams: number;
-  /** Memory available for training (bytes). Unknown: assume enough for float32 weights plus LoRA training. */
+  /** Memory available for training (bytes). Unknown: assume enough for float32 weights plus adapter training. */
   memoryBytes?: number;
   task: RecommendTask;
   /** Training examples (sequences / chunks) available. */
   numExamples: number;
-  /** What to favour: adapter quality (may pick DoRA), a balance (default), or the fewest trainable parameters. */
+  /** What to favour: adapter quality (a "quality" preset), a balance (default), or the fewest trainable parameters. */
   priority?: 'quality' | 'balanced' | 'efficiency';
   /** Hugging Face `model_type` of the base model, for target-module names (default "llama"). */
   modelType?: string;
@@ -60,7 +61,7 @@ const TASK_TYPES: Record<RecommendTask, string> = {
 /** Tasks accepted by {@link recommend}. */
 export const RECOMMEND_TASKS = Object.keys(TASK_TYPES) as RecommendTask[];
 
-/** Attention query/value projections by model_type (the original LoRA paper's targets). */
+/** Attention query/value projections by model_type (the classic low-rank adaptation targets). */
 const QV_TARGETS: Record<string, string[]> = {
   llama: ['q_proj', 'v_proj'],
   mistral: ['q_proj', 'v_proj'],
@@ -68,16 +69,8 @@ const QV_TARGETS: Record<string, string[]> = {
   bert: ['query', 'value'],
 };
 
-/** Bytes per parameter of float32 weights. */
-const F32 = 4;
 /** Full fine-tuning with AdamW in float32: weights + gradients + two moments. */
 const FULL_FT_BYTES_PER_PARAM = 16;
-/** LoRA training: frozen float32 weights plus activations, adapter weights and optimizer state (rule of thumb). */
-const LORA_BYTES_PER_PARAM = F32 * 1.5;
-/** DoRA additionally materialises each adapted weight (W + s·BA) and its norms in the forward and backward pass. */
-const DORA_BYTES_PER_PARAM = F32 * 2.5;
-/** QLoRA: 4-bit weights (≈0.55 byte per parameter with quantisation constants) plus the same LoRA overhead. */
-const QLORA_BYTES_PER_PARAM = 0.55 + F32 * 0.5;
 
 const fmtBytes = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${(b / 2 ** 20).toFixed(0)} MiB`);
 const fmtCount = (n: number) => n.toLocaleString('en-US');
@@ -92,24 +85,25 @@ const fmtParams = (p: number) =>
 
 /**
  * Recommend a PEFT method and starting hyperparameters, in the spirit of Hugging Face's `recommend_peft_method`.
- * The rules, applied in order (each one that fires adds a line to `reasons`):
+ * It names no method itself: it chooses among the installed methods' presets by the role each one declares
+ * (`MethodPreset.recommend` in `@peftjs/registry`). The rules, applied in order (each one that fires adds a line to
+ * `reasons`):
  *
- * 1. **Memory.** Float32 LoRA training needs about 6 bytes per base parameter (weights + activations + adapter
- *    state). When `memoryBytes` is below that, QLoRA (4-bit base, ≈2.6 bytes/param) is recommended if a `qlora`
- *    method is registered; otherwise LoRA with a warning that the model may not fit.
- * 2. **Quality vs budget.** DoRA (about 10 bytes/param, slower steps) is chosen when `priority` is "quality" and the
- *    memory allows it, or when the data set is small (< 1,000 examples, where DoRA's gains over LoRA at low rank
- *    are largest) and the model is small enough that the extra compute is cheap (< 1B parameters) — only if DoRA is
- *    registered. Otherwise LoRA.
+ * 1. **Memory.** Each preset states its rule-of-thumb training memory per base parameter. When `memoryBytes` is
+ *    below what the `"default"` preset needs, the leanest `"low-memory"` preset that fits is chosen (or the leanest
+ *    one, with a warning); with none installed, the default with a warning that the model may not fit.
+ * 2. **Quality vs budget.** The `"quality"` preset is chosen when `priority` is "quality" and the memory allows it,
+ *    or when the data set is small (< 1,000 examples, where the gains of weight-decomposed adapters are largest)
+ *    and the model is small enough that the extra compute is cheap (< 1B parameters). Otherwise the default.
  * 3. **Rank and targets by data size.** < 1,000 examples: r 4 (< 200) or 8 on the attention query/value
  *    projections only (fewer parameters, less overfitting). < 10,000: r 16 on every linear layer. More: r 32 on
- *    every linear layer (r 16 for models ≥ 7B, where all-linear r 16 already trains tens of millions of parameters).
- *    Models under 10M parameters get at most r 8 (a larger rank is a large share of their hidden width).
- *    `priority: "efficiency"` halves the rank (min 4) and keeps q/v only.
+ *    every linear layer (r 16 for models ≥ 7B). Models under 10M parameters get at most r 8 (a larger rank is a
+ *    large share of their hidden width). `priority: "efficiency"` halves the rank (min 4) and keeps q/v only.
  * 4. **alpha = 2·r**, dropout 0.1 under 1,000 examples (regularise), else 0.05.
  * 5. **Task.** `task_type` is set (SEQ_CLS / TOKEN_CLS train the new head in full via `modules_to_save`).
- * 6. **Learning rate and epochs.** lr 3e-3 under 10M parameters (measured on the tiny LLaMA), 1e-3 under 100M, 5e-4 under 1B, 2e-4 above (the usual QLoRA
- *    value); DoRA uses the same lr. Epochs: 5 under 200 examples, 3 under 10,000, else 1. Cosine schedule, 3% warm-up.
+ * 6. **Learning rate and epochs.** The preset's own suggestion if it has one, else lr 3e-3 under 10M parameters
+ *    (measured on the tiny LLaMA), 1e-3 under 100M, 5e-4 under 1B, 2e-4 above. Epochs: 5 under 200 examples, 3
+ *    under 10,000, else 1. Cosine schedule, 3% warm-up.
  */
 export function recommend(opts: RecommendOptions): Recommendation {
   const { modelParams, memoryBytes, task, numExamples } = opts;
@@ -127,35 +121,40 @@ export function recommend(opts: RecommendOptions): Recommendation {
   const modelType = opts.modelType ?? 'llama';
   const reasons: string[] = [];
   const warnings: string[] = [];
-  const has = (m: string) => available.includes(m);
-  if (!has('lora')) {
+  const candidates = listPresets().filter((p) => p.recommend && available.includes(p.name));
+  const byRole = (role: string) =>
+    candidates
+      .filter((p) => p.recommend!.role === role)
+      .sort((a, b) => a.recommend!.bytesPerParam - b.recommend!.bytesPerParam);
+  const fallback = byRole('default')[0];
+  if (!fallback) {
     throw new Error(
-      `recommend: no LoRA-family method is registered (available: ${available.join(', ') || 'none'}); import '@peftjs/lora'`,
+      `recommend: no installed method offers a default recommendation (available: ${available.join(', ') || 'none'}); import a method package`,
     );
   }
+  const need = (p: MethodPreset) => modelParams * p.recommend!.bytesPerParam;
+  const fits = (p: MethodPreset) => memoryBytes === undefined || memoryBytes >= need(p);
 
   // 1. Memory.
-  const need = {
-    lora: modelParams * LORA_BYTES_PER_PARAM,
-    dora: modelParams * DORA_BYTES_PER_PARAM,
-    qlora: modelParams * QLORA_BYTES_PER_PARAM,
-  };
-  let method = 'lora';
+  let chosen = fallback;
   let memoryStarved = false;
   if (memoryBytes !== undefined) {
-    if (memoryBytes < need.lora) {
+    if (!fits(fallback)) {
       memoryStarved = true;
-      if (has('qlora')) {
-        method = 'qlora';
+      const lean = byRole('low-memory');
+      const pick = lean.find(fits) ?? lean[0];
+      if (pick) {
+        chosen = pick;
         reasons.push(
-          `memory ${fmtBytes(memoryBytes)} < ~${fmtBytes(need.lora)} for float32 LoRA on ${fmtParams(modelParams)} params: QLoRA (4-bit base, ~${fmtBytes(need.qlora)})`,
+          `memory ${fmtBytes(memoryBytes)} < ~${fmtBytes(need(fallback))} for ${fallback.name} on ${fmtParams(modelParams)} params: ${pick.name} (~${fmtBytes(need(pick))}; ${pick.recommend!.reason})`,
         );
+        if (!fits(pick)) warnings.push(`${pick.name} needs ~${fmtBytes(need(pick))}; the model may still not fit`);
       } else {
         reasons.push(
-          `memory ${fmtBytes(memoryBytes)} is tight for ${fmtParams(modelParams)} params: LoRA (the leanest method available; QLoRA is not available in this install)`,
+          `memory ${fmtBytes(memoryBytes)} is tight for ${fmtParams(modelParams)} params: ${fallback.name} (no low-memory method is installed)`,
         );
         warnings.push(
-          `float32 LoRA training needs ~${fmtBytes(need.lora)}; with ${fmtBytes(memoryBytes)} the model may not fit — use a shorter sequence length and batch size 1, or a smaller model`,
+          `${fallback.name} training needs ~${fmtBytes(need(fallback))}; with ${fmtBytes(memoryBytes)} the model may not fit — use a shorter sequence length and batch size 1, or a smaller model`,
         );
       }
     } else if (modelParams * FULL_FT_BYTES_PER_PARAM <= memoryBytes && numExamples >= 100_000) {
@@ -165,26 +164,26 @@ export function recommend(opts: RecommendOptions): Recommendation {
     }
   }
 
-  // 2. Quality vs budget: DoRA?
+  // 2. Quality vs budget.
   if (!memoryStarved) {
-    const doraFits = memoryBytes === undefined || memoryBytes >= need.dora;
+    const quality = byRole('quality')[0];
     const smallData = numExamples < 1000;
-    const wantDora = priority === 'quality' || (priority === 'balanced' && smallData && modelParams < 1e9);
-    if (wantDora && has('dora') && doraFits) {
-      method = 'dora';
+    const wantQuality = priority === 'quality' || (priority === 'balanced' && smallData && modelParams < 1e9);
+    if (wantQuality && quality && fits(quality)) {
+      chosen = quality;
       reasons.push(
         priority === 'quality'
-          ? 'quality first and the memory allows it: DoRA (weight-decomposed LoRA; usually better than LoRA at the same rank, ~1.5–2× slower steps)'
-          : `small data (${fmtCount(numExamples)} examples) on a small model: DoRA, whose gains over LoRA are largest at low rank; the extra compute is cheap here`,
+          ? `quality first and the memory allows it: ${quality.name} (${quality.recommend!.reason})`
+          : `small data (${fmtCount(numExamples)} examples) on a small model: ${quality.name} (${quality.recommend!.reason}); the extra compute is cheap here`,
       );
     } else {
-      if (wantDora && !has('dora'))
-        warnings.push('DoRA would suit this case but is not available (import @peftjs/dora)');
-      else if (wantDora && !doraFits) warnings.push(`DoRA needs ~${fmtBytes(need.dora)}; not enough memory, so LoRA`);
+      if (wantQuality && !quality) warnings.push('a quality-first method would suit this case, but none is installed');
+      else if (wantQuality && quality)
+        warnings.push(`${quality.name} needs ~${fmtBytes(need(quality))}; not enough memory, so ${fallback.name}`);
       reasons.push(
         priority === 'efficiency'
-          ? 'efficiency first: LoRA (the fewest trainable parameters and the fastest steps)'
-          : 'LoRA: the well-tested default, fast, mergeable into the base weights',
+          ? `efficiency first: ${fallback.name} (${fallback.recommend!.reason})`
+          : `${fallback.name}: ${fallback.recommend!.reason}`,
       );
     }
   }
@@ -236,37 +235,39 @@ export function recommend(opts: RecommendOptions): Recommendation {
 
   // 4. alpha, dropout.
   const dropout = numExamples < 1000 ? 0.1 : 0.05;
-  reasons.push(
-    `lora_alpha = 2·r = ${2 * r}; dropout ${dropout}${numExamples < 1000 ? ' (regularise small data)' : ''}`,
-  );
+  reasons.push(`alpha = 2·r = ${2 * r}; dropout ${dropout}${numExamples < 1000 ? ' (regularise small data)' : ''}`);
 
   // 5. Task.
-  const config: Record<string, unknown> = {
-    peft_type: 'LORA',
-    task_type: taskType,
-    r,
-    lora_alpha: 2 * r,
-    lora_dropout: dropout,
-    target_modules: targets,
-  };
-  if (method === 'dora') config.use_dora = true;
+  let modulesToSave: string[] | undefined;
   if (task === 'seq-cls' || task === 'token-cls') {
-    const head = modelType === 'bert' ? ['classifier'] : ['score', 'classifier'];
-    config.modules_to_save = head;
-    reasons.push(`${task}: the new classification head trains in full (modules_to_save ${JSON.stringify(head)})`);
+    modulesToSave = modelType === 'bert' ? ['classifier'] : ['score', 'classifier'];
+    reasons.push(
+      `${task}: the new classification head trains in full (modules_to_save ${JSON.stringify(modulesToSave)})`,
+    );
   }
+  const config = chosen.config({
+    r,
+    alpha: 2 * r,
+    dropout,
+    targetModules: targets,
+    taskType,
+    modulesToSave,
+    modelType,
+  });
 
   // 6. Training settings.
-  const lr = modelParams < 10e6 ? 3e-3 : modelParams < 1e8 ? 1e-3 : modelParams < 1e9 ? 5e-4 : 2e-4;
+  const lr =
+    chosen.learningRate?.(modelParams) ??
+    (modelParams < 10e6 ? 3e-3 : modelParams < 1e8 ? 1e-3 : modelParams < 1e9 ? 5e-4 : 2e-4);
   const epochs = numExamples < 200 ? 5 : numExamples < 10_000 ? 3 : 1;
   reasons.push(
     `lr ${lr} for a ${fmtParams(modelParams)}-parameter model; ${epochs} epoch${epochs > 1 ? 's' : ''} for ${fmtCount(numExamples)} examples; cosine schedule, 3% warm-up`,
   );
-  if (method === 'qlora')
-    warnings.push('QLoRA: load the base model quantised to 4 bits; the adapter config is a plain LoRA config');
+  if (chosen.prepareModel)
+    warnings.push(`${chosen.name} changes the base model before the adapter is added (see its package)`);
 
   return {
-    method,
+    method: chosen.name,
     config,
     training: { lr, epochs, schedule: 'cosine', warmupRatio: 0.03, weightDecay: 0 },
     reasons,

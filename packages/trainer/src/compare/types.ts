@@ -13,12 +13,14 @@ export interface EvalMetrics {
 
 /** What one method achieved under the shared budget. */
 export interface MethodResult {
-  /** Label (e.g. "lora"). */
+  /** Label (a preset name, or a config file's name). */
   name: string;
-  /** PEFT's peft_type (e.g. "LORA"); DoRA is "LORA" with `use_dora`. */
+  /** PEFT's peft_type (several presets may share one, with different options). */
   peftType: string;
   /** The PEFT config the method was trained with (as given). */
   config: Record<string, unknown>;
+  /** The peak learning rate it trained with (the shared one unless the method brought its own). */
+  lr?: number;
   trainableParams: number;
   totalParams: number;
   /** 100 · trainable / total. */

@@ -32,7 +32,13 @@ export function trainableParams(module: Module): ParamRef[] {
       const old = slots[0][0].param(slots[0][1]);
       t.requiresGrad = true;
       for (const [m, p] of slots) m.setParameter(p, t);
-      if (old !== t) old.dispose();
+      if (old === t) return;
+      // As in torch, the gradient stays with the parameter until zeroGrad (training-step hooks read it).
+      if (old.grad && !t.grad) {
+        t.grad = old.grad;
+        old.grad = null;
+      }
+      old.dispose();
     },
   }));
 }
