@@ -6,6 +6,7 @@
  */
 import '@peftjs/lora';
 import '@peftjs/dora';
+import '@peftjs/ia3';
 import { registerWebGPUBackend, requestWebGPUDevice } from '@peftjs/kernels-webgpu';
 import type { LlamaForCausalLM, Tokenizer } from '@peftjs/models';
 import { getPeftModel, type PeftModel } from '@peftjs/registry';

@@ -20,9 +20,6 @@ await build({
   target: 'es2022',
   minify: true,
   logLevel: 'warning',
-  // TEMPORARY: @peftjs/registry's main entry still reaches Node's files in savePretrained (never called here); its
-  // move to @peftjs/registry/node (issue 9) removes them. Delete this line then.
-  external: ['fs/promises', 'path'],
 });
 await copyFile(join(here, 'index.html'), join(out, 'index.html'));
 const tinyLlama = dirname(require.resolve('@peftjs/tiny-llama/package.json'));

@@ -14,16 +14,10 @@ const PACKAGES = [
   '@peftjs/registry',
   '@peftjs/lora',
   '@peftjs/dora',
+  '@peftjs/ia3',
   '@peftjs/trainer',
   '@peftjs/tiny-llama',
 ];
-
-/**
- * Packages whose main entry does not bundle yet, with the one reason known: registry still reaches `fs/promises` /
- * `path` (its file I/O moves to `@peftjs/registry/node` in issue 9), and lora, dora and trainer import registry. Their test
- * asserts exactly that failure, so it breaks (and says to empty this list) once the registry split lands.
- */
-const PENDING_REGISTRY_SPLIT = new Set(['@peftjs/registry', '@peftjs/lora', '@peftjs/dora', '@peftjs/trainer']);
 
 /**
  * Free references to these Node globals (which throw ReferenceError in a page, and make some bundlers inject a
@@ -70,17 +64,6 @@ const nodeGlobals = (code: string) => [
 
 describe('browser bundles of the main entries', () => {
   for (const pkg of PACKAGES) {
-    if (PENDING_REGISTRY_SPLIT.has(pkg)) {
-      it(`${pkg}: fails only on registry's file I/O (until @peftjs/registry/node lands)`, async () => {
-        const { errors } = await bundle(`export * from '${pkg}';`);
-        expect(errors.length, 'it bundles now: remove it from PENDING_REGISTRY_SPLIT').toBeGreaterThan(0);
-        for (const e of errors) {
-          expect(e.location?.file ?? '', describeErrors([e])).toMatch(/registry[\\/]dist[\\/]/);
-          expect(e.text).toMatch(/Could not resolve "(fs\/promises|path|node:fs\/promises|node:path)"/);
-        }
-      });
-      continue;
-    }
     it(`${pkg} bundles with platform 'browser', without Node built-ins or globals`, async () => {
       const { errors, code } = await bundle(`export * from '${pkg}';`);
       expect(describeErrors(errors)).toBe('');
@@ -117,23 +100,7 @@ describe('bundle-size budget', () => {
   it(`tensor, kernels-webgpu, nn, models, registry, lora and trainer together: ≤ ${BUDGET / 1024} KiB min+gzip`, async () => {
     const entry = CORE.map((p, i) => `import * as m${i} from '${p}'; export { m${i} };`).join('\n');
     const { errors, code } = await bundle(entry, true);
-    const pendingOnly = errors.every((e) => /registry[\\/]dist[\\/]/.test(e.location?.file ?? ''));
-    expect(pendingOnly, describeErrors(errors)).toBe(true);
-    if (errors.length) {
-      // until the registry split lands, measure with registry's two Node imports marked external (size only)
-      const r = await build({
-        stdin: { contents: entry, resolveDir: import.meta.dirname, loader: 'js' },
-        bundle: true,
-        platform: 'browser',
-        format: 'esm',
-        target: 'es2022',
-        write: false,
-        minify: true,
-        logLevel: 'silent',
-        external: ['fs/promises', 'path', 'node:fs/promises', 'node:path'],
-      });
-      return expectWithin(r.outputFiles[0].text);
-    }
+    expect(describeErrors(errors)).toBe('');
     expectWithin(code);
   });
 
