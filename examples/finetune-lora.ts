@@ -3,7 +3,7 @@ import '@peftjs/lora'; // registers LoRA (and re-exports getPeftModel)
 import { getPeftModel } from '@peftjs/registry';
 import { savePeftModel } from '@peftjs/registry/node'; // files on disk (browsers: peft.toAdapterFiles())
 import { loadCorpus, loadTinyLlama } from '@peftjs/tiny-llama';
-import { chunkTokens, Trainer } from '@peftjs/trainer';
+import { chunkTokens, Trainer } from '@peftjs/trainer/node';
 
 const { model, tokenizer } = await loadTinyLlama();
 const { train, heldOut } = loadCorpus('sotu');

@@ -45,6 +45,20 @@ fi
 codename=${VERSION_CODENAME:-bookworm}
 export DEBIAN_FRONTEND=noninteractive
 
+# apt checks signatures as its unprivileged sandbox user (_apt), which writes a temporary file into $TMPDIR, or /tmp.
+# Where /tmp is not world-writable that fails ("Couldn't create temporary file /tmp/apt.conf.… for passing config to
+# apt-key"). Then give apt a temporary directory every user can write (sticky, like /tmp), removed on exit.
+apt_env=()
+tmp_mode=$(stat -c %a /tmp 2>/dev/null || echo 0)
+if [ "$tmp_mode" != "1777" ]; then
+  apt_tmp=$($SUDO mktemp -d /var/tmp/peftjs-apt.XXXXXX)
+  $SUDO chmod 1777 "$apt_tmp"
+  trap '$SUDO rm -rf "$apt_tmp"' EXIT
+  log "/tmp is mode $tmp_mode, not world-writable: apt uses TMPDIR=$apt_tmp"
+  apt_env=(TMPDIR="$apt_tmp")
+fi
+apt_get() { $SUDO env "${apt_env[@]}" apt-get "$@"; }
+
 mesa_target=()
 if [ "$need_mesa" = "1" ] && [ "$codename" = "bookworm" ]; then
   src=/etc/apt/sources.list.d/backports.sources
@@ -62,17 +76,17 @@ EOF
 fi
 
 log "apt-get update"
-$SUDO apt-get update -qq
+apt_get update -qq
 
 if [ "$need_mesa" = "1" ]; then
   log "installing mesa-vulkan-drivers ${mesa_target[*]}"
-  $SUDO apt-get install -y -qq --no-install-recommends "${mesa_target[@]}" mesa-vulkan-drivers libvulkan1
+  apt_get install -y -qq --no-install-recommends "${mesa_target[@]}" mesa-vulkan-drivers libvulkan1
 elif [ "$need_loader" = "1" ]; then
-  $SUDO apt-get install -y -qq --no-install-recommends libvulkan1
+  apt_get install -y -qq --no-install-recommends libvulkan1
 fi
 if [ "$need_chromium" = "1" ]; then
   log "installing chromium"
-  $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation
+  apt_get install -y -qq --no-install-recommends chromium fonts-liberation
 fi
 
 log "done: mesa-vulkan-drivers $(installed_version mesa-vulkan-drivers), chromium $(installed_version chromium || echo '-')"

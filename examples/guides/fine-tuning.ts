@@ -6,7 +6,7 @@ import '@peftjs/lora'; // registers LoRA
 import { getPeftModel } from '@peftjs/registry';
 import { noGrad, type Tensor, tensor, tidy } from '@peftjs/tensor';
 import { loadCorpus, loadTinyLlama } from '@peftjs/tiny-llama';
-import { chunkTokens, compareMethods, formatComparisonTable, Trainer, type TrainerOptions } from '@peftjs/trainer';
+import { chunkTokens, compareMethods, formatComparisonTable, Trainer, type TrainerOptions } from '@peftjs/trainer/node';
 import '@peftjs/dora'; // registers DoRA (use_dora: true)
 import { loadPeftModel, savePeftModel } from '@peftjs/registry/node';
 

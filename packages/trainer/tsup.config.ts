@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.preset';
 
-export default packageBuild({ index: 'src/index.ts' });
+// Two entries: the browser-safe core and the Node layer (directory checkpoints, JSONL logs, terminal progress).
+export default packageBuild({ index: 'src/index.ts', node: 'src/node.ts' });

@@ -1,4 +1,4 @@
-import type { ComparisonResult } from '@peftjs/trainer';
+import type { ComparisonResult } from '@peftjs/trainer/node';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 

@@ -1,6 +1,6 @@
 import { type Backend, destroyBackend, initBackend, setBackend } from '@peftjs/tensor';
 import { loadCorpus } from '@peftjs/tiny-llama';
-import type { TokenExample } from '@peftjs/trainer';
+import type { TokenExample } from '@peftjs/trainer/node';
 import { choice, num, type OptionSpecs, type Parsed, str } from './args.js';
 import { readTextFile, splitHeldOut, textToSequences } from './data.js';
 import type { BaseModel } from './model.js';

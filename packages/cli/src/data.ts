@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Tokenizer } from '@peftjs/models';
-import type { TokenExample } from '@peftjs/trainer';
+import type { TokenExample } from '@peftjs/trainer/node';
 import { CliError } from './errors.js';
 
 /** Read a UTF-8 text file for training or evaluation, with clear errors for a missing, non-file or empty path. */

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { getAdapterMethodByPeftType } from '@peftjs/registry';
-import { availableMethods, defaultMethodConfig, type MethodSpec } from '@peftjs/trainer';
+import { availableMethods, defaultMethodConfig, type MethodSpec } from '@peftjs/trainer/node';
 import { num, type OptionSpecs, type Parsed, str } from './args.js';
 import { CliError } from './errors.js';
 

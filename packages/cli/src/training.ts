@@ -1,4 +1,4 @@
-import type { CompareTrainerOptions } from '@peftjs/trainer';
+import type { CompareTrainerOptions } from '@peftjs/trainer/node';
 import { choice, num, type OptionSpecs, type Parsed, str } from './args.js';
 import { CliError } from './errors.js';
 

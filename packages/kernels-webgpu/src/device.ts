@@ -146,7 +146,7 @@ export async function requestWebGPUDevice(opts: RequestDeviceOptions = {}): Prom
   if (!gpu) {
     if (isBrowser()) {
       gpu = (navigator as Navigator & { gpu: GPU }).gpu;
-    } else if (typeof process !== 'undefined' && process.versions?.node) {
+    } else if ((globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node) {
       platform = 'node';
       const dawn = await loadDawn();
       // Dawn's globals (GPUBufferUsage, GPUMapMode, …) for code that expects them; never overwrite existing ones.

@@ -64,3 +64,5 @@ export {
 export type { RandomOptions } from './random.js';
 export { MT19937, RANDPERM_SMALL_LIMIT, torchRandperm } from './torch-random.js';
 export { erf, relMaxError } from './math.js';
+export type { CpuThreading } from './backends/cpu/gemm-wasm.js';
+export { cpuThreading } from './backends/cpu/gemm-wasm.js';

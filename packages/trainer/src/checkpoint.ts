@@ -1,22 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import {
+  type CheckpointManifest as Manifest,
+  type CheckpointRef,
+  type CheckpointStore,
+  checkFileName,
+  checkpointName,
+  checkpointStep,
+  fileBytes,
+  MANIFEST,
+  manifestHolds,
+} from './checkpoint-store.js';
 
-/** Name of the manifest written into every checkpoint (file sizes and SHA-256 digests). */
-export const MANIFEST = 'checkpoint.json';
-const NAME = /^checkpoint-(\d+)$/;
-
-/** The directory name of the checkpoint after `step` steps. */
-export function checkpointName(step: number): string {
-  return `checkpoint-${String(step).padStart(6, '0')}`;
-}
-
-interface Manifest {
-  format: 'peftjs-checkpoint';
-  version: 1;
-  step: number;
-  files: Record<string, { bytes: number; sha256: string }>;
-}
+// Node-only: checkpoints as directories (`root/checkpoint-000012/`), written with fsync and an atomic rename.
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -68,15 +65,14 @@ export async function writeCheckpoint(
   const manifest: Manifest = { format: 'peftjs-checkpoint', version: 1, step, files: {} };
   const dirs = new Set<string>([tmp]);
   for (const [rel, content] of Object.entries(files)) {
-    if (rel === MANIFEST || rel.split('/').some((p) => p === '..' || p === ''))
-      throw new Error(`checkpoint: bad file name '${rel}'`);
+    checkFileName(rel);
     const path = join(tmp, rel);
     const dir = dirname(path);
     if (!dirs.has(dir)) {
       await mkdir(dir, { recursive: true });
       dirs.add(dir);
     }
-    const data = typeof content === 'string' ? new TextEncoder().encode(content) : content;
+    const data = fileBytes(content);
     await writeSynced(path, data);
     manifest.files[rel] = { bytes: data.byteLength, sha256: sha256(data) };
   }
@@ -104,9 +100,8 @@ export async function writeCheckpoint(
 export async function listCheckpoints(root: string): Promise<{ step: number; path: string }[]> {
   const names = await readdir(root).catch(() => [] as string[]);
   return names
-    .map((n) => ({ m: NAME.exec(n), n }))
-    .filter((x) => x.m)
-    .map((x) => ({ step: Number(x.m![1]), path: join(root, x.n) }))
+    .map((n) => ({ step: checkpointStep(n), path: join(root, n) }))
+    .filter((c): c is CheckpointRef => c.step !== null)
     .sort((a, b) => a.step - b.step);
 }
 
@@ -114,12 +109,7 @@ export async function listCheckpoints(root: string): Promise<{ step: number; pat
 export async function verifyCheckpoint(path: string): Promise<boolean> {
   try {
     const manifest = JSON.parse(await readFile(join(path, MANIFEST), 'utf8')) as Manifest;
-    if (manifest.format !== 'peftjs-checkpoint') return false;
-    for (const [rel, info] of Object.entries(manifest.files)) {
-      const data = await readFile(join(path, rel));
-      if (data.byteLength !== info.bytes || sha256(data) !== info.sha256) return false;
-    }
-    return true;
+    return await manifestHolds(manifest, (rel) => readFile(join(path, rel)), sha256);
   } catch {
     return false;
   }
@@ -151,4 +141,33 @@ export async function cleanCheckpointDir(root: string): Promise<void> {
   for (const n of names)
     if (n.startsWith('.tmp-checkpoint-') || n.startsWith('.trash-'))
       await rm(join(root, n), { recursive: true, force: true });
+}
+
+/**
+ * The trainer's {@link CheckpointStore} on a directory (Node): {@link writeCheckpoint}'s atomic, fsynced, manifested
+ * `root/checkpoint-000012/` directories; ids are the directories' paths.
+ */
+export class FileCheckpointStore implements CheckpointStore {
+  constructor(
+    readonly location: string,
+    private readonly hooks: WriteCheckpointHooks = {},
+  ) {}
+  write(step: number, files: Record<string, Uint8Array | string>): Promise<string> {
+    return writeCheckpoint(this.location, step, files, this.hooks);
+  }
+  list(): Promise<CheckpointRef[]> {
+    return listCheckpoints(this.location);
+  }
+  verify(path: string): Promise<boolean> {
+    return verifyCheckpoint(path);
+  }
+  async read(path: string, file: string): Promise<Uint8Array> {
+    return readFile(join(path, file));
+  }
+  prune(keep: number): Promise<string[]> {
+    return pruneCheckpoints(this.location, keep);
+  }
+  clean(): Promise<void> {
+    return cleanCheckpointDir(this.location);
+  }
 }

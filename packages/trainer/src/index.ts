@@ -1,19 +1,25 @@
 /**
  * `@peftjs/trainer`: PyTorch-exact optimizers (AdamW, SGD with momentum), learning-rate schedules, gradient
- * clipping, and the training loop.
+ * clipping, and the training loop. This entry runs anywhere (browsers included): checkpoints go to a
+ * {@link CheckpointStore} (IndexedDB in a page), progress to callbacks. `@peftjs/trainer/node` adds directory
+ * checkpoints, JSONL log files and a terminal progress bar.
  * @packageDocumentation
  */
 
-export type { WriteCheckpointHooks } from './checkpoint.js';
+export type {
+  CheckpointManifest,
+  CheckpointRef,
+  CheckpointStore,
+  IndexedDbCheckpointStoreOptions,
+} from './checkpoint-store.js';
 export {
   checkpointName,
-  cleanCheckpointDir,
-  latestCheckpoint,
-  listCheckpoints,
-  pruneCheckpoints,
-  verifyCheckpoint,
-  writeCheckpoint,
-} from './checkpoint.js';
+  checkpointStep,
+  IndexedDbCheckpointStore,
+  latestStoredCheckpoint,
+  MANIFEST,
+  sha256Hex,
+} from './checkpoint-store.js';
 export * from './compare/index.js';
 export type { Batch, ChunkOptions, CollateOptions, TokenDataset, TokenExample, TokenSequence } from './data.js';
 export { chunkTokens, collate, disposeBatch, shuffledOrder, toExample } from './data.js';
@@ -31,7 +37,6 @@ export { constantSchedule, cosineSchedule, linearSchedule, scheduleByName } from
 export type { SGDOptions } from './optim/sgd.js';
 export { SGD } from './optim/sgd.js';
 export type { ProgressSink } from './progress.js';
-export { createProgress } from './progress.js';
 export type {
   GeneratorState,
   StepInfo,

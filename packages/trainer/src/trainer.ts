@@ -1,5 +1,3 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import type { Module } from '@peftjs/nn';
 import { PeftModel } from '@peftjs/registry';
 import { loadTensors, saveTensors } from '@peftjs/safetensors';
@@ -13,15 +11,7 @@ import {
   type Tensor,
   tidy,
 } from '@peftjs/tensor';
-import {
-  cleanCheckpointDir,
-  latestCheckpoint,
-  listCheckpoints,
-  pruneCheckpoints,
-  verifyCheckpoint,
-  type WriteCheckpointHooks,
-  writeCheckpoint,
-} from './checkpoint.js';
+import { type CheckpointStore, latestStoredCheckpoint } from './checkpoint-store.js';
 import { type Batch, collate, disposeBatch, shuffledOrder, type TokenDataset } from './data.js';
 import { defaultLoss, type EvalResult, type EvalSums, evaluate } from './evaluate.js';
 import { AdamW } from './optim/adamw.js';
@@ -30,9 +20,9 @@ import type { Optimizer } from './optim/optimizer.js';
 import { type ParamRef, trainableParams } from './optim/params.js';
 import { scheduleByName } from './optim/schedule.js';
 import { SGD } from './optim/sgd.js';
-import { createProgress, type ProgressSink } from './progress.js';
+import type { ProgressSink } from './progress.js';
 
-/** One optimizer step as reported in {@link TrainResult.history}, the JSONL log and `onStepEnd`. */
+/** One optimizer step as reported in {@link TrainResult.history}, the log and `onStepEnd`. */
 export interface StepInfo {
   /** 1-based step number (optimizer updates taken, skipped ones included). */
   step: number;
@@ -115,26 +105,33 @@ export interface TrainerOptions {
   evalBatches?: number;
   /** Eval batch size (default `batchSize`). */
   evalBatchSize?: number;
-  /** Where checkpoints go (`checkpoint-000012/`); none without it. */
-  checkpointDir?: string;
+  /**
+   * Where checkpoints go (Node: `@peftjs/trainer/node`'s `checkpointDir` makes a directory store; a page:
+   * {@link IndexedDbCheckpointStore}); none without it.
+   */
+  checkpointStore?: CheckpointStore;
+  /** Where a `resume` id is read from (default `checkpointStore`). */
+  resumeStore?: CheckpointStore;
   /** Checkpoint every this many steps (default: only at the end); the last step is always checkpointed. */
   checkpointEvery?: number;
   /** Keep the newest this many checkpoints (default 3; Infinity keeps all). */
   keepCheckpoints?: number;
-  /** Resume from the newest complete checkpoint in `checkpointDir` (or from the checkpoint directory given). */
+  /** Resume from the newest complete checkpoint in `checkpointStore` (or from the checkpoint id given). */
   resume?: boolean | string;
   /** A non-finite loss or gradient norm: stop with an error (default) or skip the update. */
   onNonFinite?: 'stop' | 'skip';
-  /** Append one JSON object per step, eval and event to this file. */
-  logFile?: string;
-  /** Progress bar on stderr: 'auto' (default) shows it on a TTY only; true forces it. */
-  progress?: boolean | 'auto';
+  /** Receives one record per step, eval and event (Node: `logFile` appends them to a JSONL file). */
+  log?: (record: Record<string, unknown>) => void | Promise<void>;
+  /** A progress display; none by default (Node: `progress: 'auto'` is a terminal bar). */
+  progress?: ProgressSink | null | false;
+  /** Resident bytes of the process, sampled for `peakRssBytes` (default: Node's RSS where there is one, else 0). */
+  residentBytes?: () => number;
   callbacks?: TrainerCallback[];
-  /** @internal test hooks for checkpoint writing. */
-  checkpointHooks?: WriteCheckpointHooks;
+  /** Stop after the step in progress when this aborts (the result's `stoppedReason` is then `'aborted'`). */
+  signal?: AbortSignal;
 }
 
-export type StoppedReason = 'completed' | 'non-finite';
+export type StoppedReason = 'completed' | 'non-finite' | 'aborted';
 
 export interface TrainResult {
   /** Steps taken (the final global step). */
@@ -147,7 +144,7 @@ export interface TrainResult {
   tokensPerSecond: number;
   /** Peak bytes of live tensors (all backends, GPU buffers included), sampled in every micro-batch and step. */
   peakTensorBytes: number;
-  /** Peak resident set size of the process. */
+  /** Peak resident set size of the process (0 where the runtime does not tell it, as in a page). */
   peakRssBytes: number;
   trainableParams: number;
   totalParams: number;
@@ -156,6 +153,12 @@ export interface TrainResult {
   resumedFrom: number;
   /** The last checkpoint written, if any. */
   lastCheckpoint?: string;
+}
+
+/** The process's resident set size where the runtime tells it (Node, Bun, Deno's Node layer), else 0 (pages). */
+function processRss(): number {
+  const proc = (globalThis as { process?: { memoryUsage?: { rss?: () => number } } }).process;
+  return typeof proc?.memoryUsage?.rss === 'function' ? proc.memoryUsage.rss() : 0;
 }
 
 /** A non-finite loss or gradient norm stopped training (`onNonFinite: 'stop'`). */
@@ -263,8 +266,8 @@ export class Trainer {
       throw new RangeError('Trainer: keepCheckpoints must be >= 1');
     if (opts.maxGradNorm != null && !(opts.maxGradNorm > 0))
       throw new RangeError(`Trainer: maxGradNorm must be > 0, got ${opts.maxGradNorm}`);
-    if (opts.resume && !opts.checkpointDir && typeof opts.resume !== 'string')
-      throw new Error('Trainer: resume needs checkpointDir');
+    if (opts.resume && !(opts.resumeStore ?? opts.checkpointStore))
+      throw new Error('Trainer: resume needs checkpointStore');
   }
 
   private get microPerEpoch(): number {
@@ -365,12 +368,13 @@ export class Trainer {
       await this.restore(resumePath, st, params, optimizer, backend);
       resumedFrom = st.step;
     }
-    if (!resumePath && o.checkpointDir) {
+    const store = o.checkpointStore;
+    if (!resumePath && store) {
       // a fresh run must not mix its checkpoints with another run's: a later resume could pick the other's newest
-      const existing = await listCheckpoints(o.checkpointDir);
+      const existing = await store.list();
       if (existing.length) {
         throw new Error(
-          `Trainer: ${o.checkpointDir} already holds checkpoints (newest: step ${existing[existing.length - 1].step}) ` +
+          `Trainer: ${store.location} already holds checkpoints (newest: step ${existing[existing.length - 1].step}) ` +
             (o.resume
               ? 'but none of them is complete; remove them or use another directory'
               : 'and resume is off; pass resume: true to continue from them, or use another directory'),
@@ -378,16 +382,15 @@ export class Trainer {
       }
     }
     // what a crashed writer left behind (never a published checkpoint)
-    if (o.checkpointDir) await cleanCheckpointDir(o.checkpointDir);
+    if (store) await store.clean();
 
-    if (o.logFile) await mkdir(dirname(o.logFile), { recursive: true });
     const log = async (obj: Record<string, unknown>) => {
-      if (o.logFile) await appendFile(o.logFile, `${JSON.stringify({ time: new Date().toISOString(), ...obj })}\n`);
+      if (o.log) await o.log({ time: new Date().toISOString(), ...obj });
     };
     const sample = () => {
       const bytes = memory().bytes;
       if (bytes > st.peakTensorBytes) st.peakTensorBytes = bytes;
-      const rss = process.memoryUsage.rss();
+      const rss = (o.residentBytes ?? processRss)();
       if (rss > st.peakRssBytes) st.peakRssBytes = rss;
     };
     sample();
@@ -416,9 +419,9 @@ export class Trainer {
     });
     let lastCheckpoint: string | undefined;
     const checkpoint = async () => {
-      if (!o.checkpointDir) return;
-      lastCheckpoint = await this.save(st, params, optimizer);
-      if (Number.isFinite(o.keepCheckpoints ?? 3)) await pruneCheckpoints(o.checkpointDir, o.keepCheckpoints ?? 3);
+      if (!store) return;
+      lastCheckpoint = await this.save(store, st, params, optimizer);
+      if (Number.isFinite(o.keepCheckpoints ?? 3)) await store.prune(o.keepCheckpoints ?? 3);
       await log({ event: 'checkpoint', step: st.step, path: lastCheckpoint });
       for (const c of callbacks) await c.onCheckpoint?.(lastCheckpoint, st.step);
     };
@@ -431,13 +434,13 @@ export class Trainer {
       for (const c of callbacks) await c.onEval?.(r);
     };
 
-    const progress: ProgressSink | null = createProgress(o.progress ?? 'auto');
+    const progress: ProgressSink | null = o.progress || null;
     progress?.start(total, st.step);
     let order: Int32Array | null = null;
     let orderEpoch = -1;
     model.train();
     try {
-      while (st.step < total) {
+      while (st.step < total && !o.signal?.aborted) {
         const t0 = performance.now();
         // the step's micro-batches: up to `accum` from the current epoch
         if (st.position >= micro) {
@@ -537,14 +540,14 @@ export class Trainer {
         }
         const last = st.step === total;
         if (o.evalEvery && (st.step % o.evalEvery === 0 || last)) await runEval();
-        if (o.checkpointDir && (last || (o.checkpointEvery && st.step % o.checkpointEvery === 0))) await checkpoint();
+        if (store && (last || (o.checkpointEvery && st.step % o.checkpointEvery === 0))) await checkpoint();
       }
     } finally {
       progress?.stop();
       optimizer.zeroGrad();
       optimizer.dispose();
     }
-    const r = result('completed', lastCheckpoint);
+    const r = result(st.step < total ? 'aborted' : 'completed', lastCheckpoint);
     await log({
       event: 'end',
       steps: r.steps,
@@ -561,15 +564,25 @@ export class Trainer {
     const o = this.opts;
     if (!o.resume) return null;
     if (typeof o.resume === 'string') {
-      if (!(await verifyCheckpoint(o.resume))) throw new Error(`Trainer: '${o.resume}' is not a complete checkpoint`);
+      if (!(await this.resumeStore().verify(o.resume)))
+        throw new Error(`Trainer: '${o.resume}' is not a complete checkpoint`);
       return o.resume;
     }
-    const latest = await latestCheckpoint(o.checkpointDir!);
+    const latest = await latestStoredCheckpoint(o.checkpointStore!);
     return latest?.path ?? null;
   }
 
-  /** Write the checkpoint of the current state (atomically); returns its path. */
-  private async save(st: TrainerState, params: ParamRef[], optimizer: Optimizer): Promise<string> {
+  private resumeStore(): CheckpointStore {
+    return (this.opts.resumeStore ?? this.opts.checkpointStore)!;
+  }
+
+  /** Write the checkpoint of the current state (atomically); returns its id. */
+  private async save(
+    store: CheckpointStore,
+    st: TrainerState,
+    params: ParamRef[],
+    optimizer: Optimizer,
+  ): Promise<string> {
     const o = this.opts;
     const model = o.model;
     const files: Record<string, Uint8Array | string> = {};
@@ -597,7 +610,7 @@ export class Trainer {
     st.generators = { default: getDefaultGenerator().state, modules: {} };
     for (const [path, g] of moduleGenerators(model)) st.generators.modules[path] = g.state;
     files[STATE_FILE] = `${JSON.stringify(st)}\n`;
-    return writeCheckpoint(o.checkpointDir!, st.step, files, o.checkpointHooks);
+    return store.write(st.step, files);
   }
 
   /** Load a checkpoint into the model, optimizer, generators and `st`. */
@@ -608,7 +621,8 @@ export class Trainer {
     optimizer: Optimizer,
     backend: Backend | undefined,
   ): Promise<void> {
-    const saved = JSON.parse(await readFile(join(path, STATE_FILE), 'utf8')) as TrainerState;
+    const store = this.resumeStore();
+    const saved = JSON.parse(new TextDecoder().decode(await store.read(path, STATE_FILE))) as TrainerState;
     if (saved.format !== 'peftjs-trainer-state') throw new Error(`Trainer: ${path} has no peftjs trainer state`);
     for (const k of Object.keys(st.config) as (keyof TrainerState['config'])[]) {
       if (saved.config[k] !== st.config[k]) {
@@ -638,7 +652,7 @@ export class Trainer {
     const loaded = new Map<string, Record<string, Tensor>>();
     try {
       for (const file of new Set(Object.values(saved.params).map(([f]) => f))) {
-        loaded.set(file, await loadTensors(await readFile(join(path, file)), { dtype: 'f32', backend }));
+        loaded.set(file, await loadTensors(await store.read(path, file), { dtype: 'f32', backend }));
       }
       for (const p of params) {
         const [file, key] = saved.params[p.name];
@@ -657,7 +671,7 @@ export class Trainer {
       for (const rec of loaded.values()) for (const t of Object.values(rec)) t.dispose();
     }
     // optimizer
-    const tensors = await loadTensors(await readFile(join(path, OPTIMIZER_FILE)), { dtype: 'f32', backend });
+    const tensors = await loadTensors(await store.read(path, OPTIMIZER_FILE), { dtype: 'f32', backend });
     optimizer.loadStateDict({ step: saved.optimizer.step, lr: saved.optimizer.lr, tensors });
     // random streams
     manualSeed(saved.generators.default.seed).setState(saved.generators.default);

@@ -10,7 +10,7 @@ import {
   pruneCheckpoints,
   verifyCheckpoint,
   writeCheckpoint,
-} from '../src/index.js';
+} from '../src/node.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { latestCheckpoint } from '../src/index.js';
+import { latestCheckpoint } from '../src/node.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/train-tiny.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));

@@ -19,7 +19,7 @@ import {
   Trainer,
   type TrainerOptions,
   verifyCheckpoint,
-} from '../src/index.js';
+} from '../src/node.js';
 import { lcg, maxRelErr } from './helpers/refs.js';
 import { tinyData, tinyLoraLlama } from './helpers/tiny.js';
 

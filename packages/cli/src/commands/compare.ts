@@ -6,7 +6,7 @@ import {
   formatComparisonTable,
   formatMetrics,
   withSuggestedLearningRates,
-} from '@peftjs/trainer';
+} from '@peftjs/trainer/node';
 import { formatHelp, parseCommandArgs, str } from '../args.js';
 import { comparisonChartSVG } from '../chart.js';
 import {

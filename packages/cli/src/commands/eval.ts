@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Module } from '@peftjs/nn';
-import { evaluate } from '@peftjs/trainer';
+import { evaluate } from '@peftjs/trainer/node';
 import { formatHelp, num, parseCommandArgs, str } from '../args.js';
 import {
   BACKEND_OPTION,

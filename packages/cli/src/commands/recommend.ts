@@ -1,6 +1,6 @@
 import { totalmem } from 'node:os';
 import { getBackend } from '@peftjs/tensor';
-import { RECOMMEND_TASKS, type RecommendTask, recommend } from '@peftjs/trainer';
+import { RECOMMEND_TASKS, type RecommendTask, recommend } from '@peftjs/trainer/node';
 import { choice, formatHelp, parseBytes, parseCommandArgs, parseCount, str } from '../args.js';
 import { type CliIO, checkDataOptions, DATA_OPTIONS, MODEL_OPTION, readData, tokenizeData } from '../common.js';
 import { CliError } from '../errors.js';

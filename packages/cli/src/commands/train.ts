@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getPeftModel, type PeftModel } from '@peftjs/registry';
 import { manualSeed } from '@peftjs/tensor';
-import { evaluate, formatBytes, prepareModelFor, Trainer, withSuggestedLearningRates } from '@peftjs/trainer';
+import { evaluate, formatBytes, prepareModelFor, Trainer, withSuggestedLearningRates } from '@peftjs/trainer/node';
 import { formatHelp, parseCommandArgs, str } from '../args.js';
 import {
   BACKEND_OPTION,

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { PreTrainedModel } from '@peftjs/models';
 import type { PeftModel } from '@peftjs/registry';
 import { type Backend, type Tensor, tidy } from '@peftjs/tensor';
-import { AdamW, trainableParams } from '@peftjs/trainer';
+import { AdamW, trainableParams } from '@peftjs/trainer/node';
 import {
   type GoldenCase,
   type GoldenFile,

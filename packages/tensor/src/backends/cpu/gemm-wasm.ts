@@ -5,15 +5,18 @@
  * grows (to what the largest product so far needed, and never beyond a fixed budget: larger products are processed in
  * row/column chunks), so repeated calls neither allocate nor leak.
  *
- * Threads (Node only): when `process.getBuiltinModule('node:worker_threads')` is available, the memory is shared and
+ * Threads: where helpers can be started (gemm-helpers.ts: Node's worker_threads, or Web Workers in a cross-origin
+ * isolated page, called from a worker), the memory is shared and
  * the product is large enough, helper workers (one fewer than the available cores) execute tasks of the same job as
  * the calling thread. The call stays synchronous: the caller publishes a job in shared memory, wakes the helpers,
  * claims and runs tasks itself, then `Atomics.wait`s until every claimed task is done. Tasks are claimed dynamically
  * (compare-and-swap on a generation-tagged ticket), so a helper that is slow to start, busy or missing only means the
- * caller does more of the work. Helpers are `unref`ed and never keep the process alive. In browsers (no
- * `process.getBuiltinModule`) or without SharedArrayBuffer everything runs on the calling thread.
+ * caller does more of the work. Helpers never keep a Node process alive. Without SharedArrayBuffer, on a thread that
+ * may not `Atomics.wait` (a page's main thread), or with no helper source, everything runs on the calling thread;
+ * {@link cpuThreading} says which.
  */
 import { GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64 } from './gemm-wasm.generated.js';
+import { type HelperHost, helperHost } from './gemm-helpers.js';
 
 /** Micro-kernel tile (fixed by gemm.wat). */
 const MR = 4;
@@ -165,64 +168,8 @@ function ensureBytes(s: WasmState, bytes: number): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Helper threads
 
-/** Source of a helper worker (CommonJS, evaluated by node:worker_threads). Word indices as S_* above. */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, sync, job, scratch, index, bits, spin } = workerData;
-const run = new WebAssembly.Instance(module, { env: { memory } }).exports.run_task;
-const I = new Int32Array(memory.buffer, sync, 16);
-const MASK = (1 << bits) - 1;
-function waitPacked(np) {
-  for (let i = 0; ; i++) {
-    const d = Atomics.load(I, 7);
-    if (d >= np) return;
-    if (i > spin) Atomics.wait(I, 7, d, 20);
-  }
-}
-function work() {
-  for (;;) {
-    if (Atomics.load(I, 5) < index) return;
-    const v = Atomics.load(I, 0);
-    const n = Atomics.load(I, 3);
-    const t = v & MASK;
-    if (t >= n) return;
-    if (Atomics.compareExchange(I, 0, v, v + 1) !== v) continue;
-    const np = Atomics.load(I, 6);
-    if (t >= np) waitPacked(np);
-    try { run(job, t, scratch); } catch { Atomics.store(I, 4, 1); }
-    if (t < np) { Atomics.add(I, 7, 1); Atomics.notify(I, 7); }
-    if (Atomics.add(I, 1, 1) + 1 === n) Atomics.notify(I, 1);
-  }
-}
-let seen = NaN;
-while (Atomics.load(I, 5) >= 0) {
-  const g = Atomics.load(I, 2);
-  if (g !== seen) { seen = g; work(); continue; }
-  for (let i = 0; i < spin && Atomics.load(I, 2) === seen; i++);
-  if (Atomics.load(I, 2) === seen) Atomics.wait(I, 2, seen);
-}
-`;
 /** Iterations of polling before a thread sleeps in Atomics.wait (some tens of microseconds). */
 const SPIN = 20000;
-
-interface NodeWorker {
-  unref(): void;
-  terminate(): unknown;
-  on(ev: string, cb: (...args: unknown[]) => void): void;
-}
-interface NodeWorkerThreads {
-  Worker: new (src: string, opts: { eval: boolean; execArgv: string[]; workerData: unknown }) => NodeWorker;
-}
-
-function nodeBuiltin<T>(name: string): T | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  if (typeof proc?.getBuiltinModule !== 'function') return undefined;
-  try {
-    return proc.getBuiltinModule(name) as T | undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function atomicsWaitAllowed(): boolean {
   if (canWait === undefined) {
@@ -236,47 +183,29 @@ function atomicsWaitAllowed(): boolean {
   return canWait;
 }
 
-function availableCores(): number {
-  const os = nodeBuiltin<{ availableParallelism?: () => number; cpus: () => unknown[] }>('node:os');
-  if (!os) return 1;
-  try {
-    return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  } catch {
-    return 1;
-  }
-}
-
 function wantedHelpers(): number {
-  return Math.max(0, Math.min(MAX_WORKERS, (maxThreads > 0 ? maxThreads : availableCores()) - 1));
+  return Math.max(0, Math.min(MAX_WORKERS, (maxThreads > 0 ? maxThreads : (helperHost()?.cores() ?? 1)) - 1));
 }
 
-function spawnHelper(s: WasmState, p: Pool, wt: NodeWorkerThreads): void {
+function spawnHelper(s: WasmState, p: Pool, host: HelperHost): void {
   const index = p.workers.length + 1;
-  const worker = new wt.Worker(WORKER_SOURCE, {
-    eval: true,
-    // Plain CommonJS, no loaders: don't inherit flags such as --import or --input-type from the parent.
-    execArgv: [],
-    workerData: {
-      module: s.module,
-      memory: s.memory,
-      sync: p.sync * 4,
-      job: JOB,
-      scratch: SCRATCH + index * SCRATCH_BYTES,
-      index,
-      bits: TICKET_BITS,
-      spin: SPIN,
-    },
-  });
-  worker.unref();
   const fail = () => {
     if (p.broken) return;
     p.broken = true;
     Atomics.store(s.i32, p.sync + S_ACTIVE, -1);
     Atomics.notify(s.i32, p.sync + S_GEN);
   };
-  worker.on('error', fail);
-  worker.on('exit', fail);
-  p.workers.push(worker);
+  const data = {
+    module: s.module,
+    memory: s.memory,
+    sync: p.sync * 4,
+    job: JOB,
+    scratch: SCRATCH + index * SCRATCH_BYTES,
+    index,
+    bits: TICKET_BITS,
+    spin: SPIN,
+  };
+  p.workers.push(host.spawn(data, fail));
 }
 
 /** The helper pool, sized to the current thread limit; null where helpers are unavailable or turned off. */
@@ -286,7 +215,7 @@ function getPool(s: WasmState): Pool | null {
     if (want < 1) return null;
     pool = null;
     if (!s.shared || !atomicsWaitAllowed()) return null;
-    if (!nodeBuiltin<NodeWorkerThreads>('node:worker_threads')) return null;
+    if (!helperHost()) return null;
     if (!ensureBytes(s, SCRATCH + (MAX_WORKERS + 1) * SCRATCH_BYTES)) return null;
     s.scratchSlots = MAX_WORKERS + 1;
     const sync = (SYNC_BASE + 64 * (poolSerial++ % SYNC_BLOCKS)) >> 2;
@@ -297,9 +226,9 @@ function getPool(s: WasmState): Pool | null {
   const p = pool;
   if (!p || p.broken) return null;
   if (p.workers.length < want) {
-    const wt = nodeBuiltin<NodeWorkerThreads>('node:worker_threads');
+    const host = helperHost();
     try {
-      while (wt && p.workers.length < want) spawnHelper(s, p, wt);
+      while (host && p.workers.length < want) spawnHelper(s, p, host);
     } catch {
       // keep the helpers that did start
     }
@@ -333,6 +262,55 @@ const stats = { jobs: 0, tasks: 0, helperTasks: 0 };
 /** Counters of the threaded path: jobs published to helpers, their tasks, and how many of those helpers ran. */
 export function gemmThreadStats(): { jobs: number; tasks: number; helperTasks: number } {
   return { ...stats };
+}
+
+/** How the CPU backend's GEMM uses threads here, and why. */
+export interface CpuThreading {
+  /** 'node-worker-threads' / 'web-workers': helper threads; 'single-thread': the calling thread only. */
+  mode: 'node-worker-threads' | 'web-workers' | 'single-thread';
+  /** Threads large products run on (the calling thread included). */
+  threads: number;
+  /** Why, in words. */
+  reason: string;
+  /** Threads running now (helpers start on the first large product) and the tasks helpers have run so far. */
+  started: number;
+  helperTasks: number;
+}
+
+/** How the CPU backend's matrix products use threads in this environment (helpers start on the first large one). */
+export function cpuThreading(): CpuThreading {
+  const single = (reason: string): CpuThreading => ({
+    mode: 'single-thread',
+    threads: 1,
+    reason,
+    started: 1,
+    helperTasks: 0,
+  });
+  const s = getState();
+  if (!s) return single('WebAssembly SIMD is unavailable (JavaScript kernels)');
+  if (!s.shared) {
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+    return single(
+      isolated === false
+        ? 'the page is not cross-origin isolated, so there is no SharedArrayBuffer'
+        : 'no shared WebAssembly memory (SharedArrayBuffer) here',
+    );
+  }
+  if (!atomicsWaitAllowed()) return single("this thread may not block in Atomics.wait (a page's main thread)");
+  const host = helperHost();
+  if (!host) return single('no way to start helper threads here');
+  const want = wantedHelpers();
+  if (want < 1) return single(maxThreads === 1 ? 'limited to 1 thread (setGemmThreads)' : 'one core available');
+  return {
+    mode: host.kind,
+    threads: 1 + want,
+    reason:
+      host.kind === 'web-workers'
+        ? `cross-origin isolated: ${want} SharedArrayBuffer Web Worker helper${want > 1 ? 's' : ''}`
+        : `${want} worker_threads helper${want > 1 ? 's' : ''}`,
+    started: gemmThreads(),
+    helperTasks: stats.helperTasks,
+  };
 }
 
 /** Threads the wasm GEMM currently runs large products on (1 until the first large product starts the helpers). */
