@@ -5,10 +5,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
-import { ACCEPTANCE_CASES, goldenRoot, TRAJECTORY_CASES } from './helpers/paths.js';
+import { ACCEPTANCE_CASES, goldenRoot, PROMPT_CASES, TRAJECTORY_CASES } from './helpers/paths.js';
 
-describe('peftjs golden (WebGPU): our LoRA/DoRA match Hugging Face PEFT', () => {
-  for (const name of [...ACCEPTANCE_CASES, ...TRAJECTORY_CASES]) {
+describe('peftjs golden (WebGPU): our methods match Hugging Face PEFT', () => {
+  for (const name of [...ACCEPTANCE_CASES, ...TRAJECTORY_CASES, ...PROMPT_CASES]) {
     it(name, async () => {
       const lines: string[] = [];
       const code = await runCli(['golden', join(goldenRoot(), name), '--backend', 'webgpu'], (s) => lines.push(s));
