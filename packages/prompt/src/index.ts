@@ -36,7 +36,16 @@ export type {
   PromptTuningConfig,
   Resolved,
 } from './config.js';
-export { PrefixEncoder, PromptEmbedding, PromptEncoder, PromptModule, repeatToLength, Sequential } from './encoders.js';
+export type { EncoderModel } from './encoders.js';
+export {
+  createEncoder,
+  PrefixEncoder,
+  PromptEmbedding,
+  PromptEncoder,
+  PromptModule,
+  repeatToLength,
+  Sequential,
+} from './encoders.js';
 export {
   PROMPT_EMBEDDINGS_KEY,
   pTuningMethod,
