@@ -84,6 +84,10 @@ describe('prompt methods from the command line', () => {
       peft.dispose();
       expect(printed.tokens).toEqual(tokens.slice(ids.length));
       expect(printed.completion).toBe(tokenizer.decode(tokens.slice(ids.length), { skipSpecialTokens: true }));
+      // nothing to fold into the weights: a clear usage error
+      const merged = await cli('merge', '--model', model, '--adapter', adapter, '--out', join(dir, `${method}-merged`));
+      expect(merged.code).toBe(2);
+      expect(merged.err).toMatch(/cannot merge adapter .*cannot be merged into the model/);
     });
   }
 

@@ -51,7 +51,14 @@ export async function mergeCommand(argv: string[], io: CliIO): Promise<number> {
       throw new CliError(`cannot load adapter '${adapterDir}': ${(e as Error).message}`);
     }
     const config = peft.peftConfig() as { peft_type?: string; r?: number; use_dora?: boolean };
-    const merged = peft.mergeAndUnload();
+    let merged: PreTrainedModel;
+    try {
+      merged = peft.mergeAndUnload();
+    } catch (e) {
+      // e.g. prompt and prefix adapters, which change the inputs and have no weights to fold in
+      peft.dispose();
+      throw new CliError(`cannot merge adapter '${adapterDir}': ${(e as Error).message}`);
+    }
     await savePretrained(merged, out);
     const bytes = (await stat(join(out, 'model.safetensors'))).size;
     io.err(`merged ${config.use_dora ? 'DoRA' : config.peft_type} adapter '${adapterDir}' into ${base.label}`);
