@@ -74,7 +74,11 @@ function prependOnes(mask: Tensor, n: number): Tensor {
  * PEFT's `get_prompt` for prefix tuning: P [nvt, L·2·D] → per layer l, key = P[2l], value = P[2l+1], each
  * [batch, heads, nvt, D / heads] (the row holds `[L0.key, L0.value, L1.key, …]`, heads-major).
  */
-export function prefixKeyValues(prompts: Tensor, batch: number, c: AnyResolved): { key: Tensor; value: Tensor }[] {
+export function prefixKeyValues(
+  prompts: Tensor,
+  batch: number,
+  c: Resolved<PromptLearningConfig>,
+): { key: Tensor; value: Tensor }[] {
   const nvt = c.num_virtual_tokens;
   const heads = c.num_attention_heads;
   const hd = c.token_dim / heads;
