@@ -3,3 +3,4 @@
 import '@peftjs/lora';
 import '@peftjs/dora';
 import '@peftjs/prompt';
+import '@peftjs/ia3';

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
-import { ACCEPTANCE_CASES, goldenRoot, PROMPT_CASES, TRAJECTORY_CASES } from './helpers/paths.js';
+import { describePackageGoldenCases } from './helpers/package-cases.js';
+import { ACCEPTANCE_CASES, goldenRoot, PROMPT_CASES, QUANT_CASES, TRAJECTORY_CASES } from './helpers/paths.js';
 
 describe('peftjs golden (CPU): our methods match Hugging Face PEFT', () => {
   for (const name of [...ACCEPTANCE_CASES, ...TRAJECTORY_CASES]) {
@@ -47,5 +48,21 @@ describe('peftjs golden (CPU): our methods match Hugging Face PEFT', () => {
     expect(await runCli(['golden'], (s) => lines.push(s))).toBe(2);
     expect(await runCli(['bogus'], (s) => lines.push(s))).toBe(2);
     await expect(runCli(['golden', '/nonexistent/dir'], () => {})).rejects.toThrow(/not a directory/);
+  });
+
+  describePackageGoldenCases('cpu');
+
+  describe('bitsandbytes quantization and QLoRA', () => {
+    for (const name of QUANT_CASES) {
+      it(name, async () => {
+        const lines: string[] = [];
+        const code = await runCli(['golden', join(goldenRoot(), name), '--backend', 'cpu'], (s) => lines.push(s));
+        console.log(lines.join('\n'));
+        const summary = lines[lines.length - 1];
+        expect(summary).toMatch(/^\d+ passed, 0 failed$/);
+        expect(Number(summary.split(' ')[0])).toBeGreaterThan(20);
+        expect(code).toBe(0);
+      });
+    }
   });
 });

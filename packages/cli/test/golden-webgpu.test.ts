@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
-import { ACCEPTANCE_CASES, goldenRoot, PROMPT_CASES, TRAJECTORY_CASES } from './helpers/paths.js';
+import { describePackageGoldenCases } from './helpers/package-cases.js';
+import { ACCEPTANCE_CASES, goldenRoot, PROMPT_CASES, QUANT_CASES, TRAJECTORY_CASES } from './helpers/paths.js';
 
 describe('peftjs golden (WebGPU): our methods match Hugging Face PEFT', () => {
   for (const name of [...ACCEPTANCE_CASES, ...TRAJECTORY_CASES, ...PROMPT_CASES]) {
@@ -18,4 +19,20 @@ describe('peftjs golden (WebGPU): our methods match Hugging Face PEFT', () => {
       expect(code).toBe(0);
     });
   }
+
+  describePackageGoldenCases('webgpu');
+
+  describe('bitsandbytes quantization and QLoRA', () => {
+    for (const name of QUANT_CASES) {
+      it(name, async () => {
+        const lines: string[] = [];
+        const code = await runCli(['golden', join(goldenRoot(), name), '--backend', 'webgpu'], (s) => lines.push(s));
+        console.log(lines.join('\n'));
+        const summary = lines[lines.length - 1];
+        expect(summary).toMatch(/^\d+ passed, 0 failed$/);
+        expect(Number(summary.split(' ')[0])).toBeGreaterThan(20);
+        expect(code).toBe(0);
+      });
+    }
+  });
 });
