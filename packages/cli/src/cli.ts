@@ -3,6 +3,7 @@ import './installed.js';
 import { destroyBackend, initBackend, setBackend } from '@peftjs/tensor';
 import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
+import { generateCommand } from './commands/generate.js';
 import { mergeCommand } from './commands/merge.js';
 import { recommendCommand } from './commands/recommend.js';
 import { trainCommand } from './commands/train.js';
@@ -18,6 +19,7 @@ Commands:
   train       Fine-tune with an adapter (default: LoRA r 8 on the embedded tiny LLaMA, State of the Union text),
               print held-out perplexity before and after, save the adapter in PEFT format.
   eval        Held-out loss / perplexity / accuracy of the base model or of a saved adapter.
+  generate    Continue a prompt with the base model or a saved adapter (greedy or sampled, KV cache).
   merge       Fold an adapter into the base weights and save the merged model (Hugging Face checkpoint).
   compare     Train several methods with the same budget; table, compare.json and compare.svg.
   recommend   Suggest a method and starting hyperparameters for a model size, memory, task and data size.
@@ -28,6 +30,7 @@ Commands:
 Examples:
   peftjs train
   peftjs eval --adapter peftjs-adapter
+  peftjs generate --adapter peftjs-adapter --prompt "The State of the Union"
   peftjs merge --adapter peftjs-adapter --out merged
   peftjs compare --methods lora,dora --out results
   peftjs recommend --model-params 7B --memory 16GB --examples 2000
@@ -36,6 +39,7 @@ Examples:
 const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<number>> = {
   train: trainCommand,
   eval: evalCommand,
+  generate: generateCommand,
   merge: mergeCommand,
   compare: compareCommand,
   recommend: recommendCommand,

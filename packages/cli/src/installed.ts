@@ -2,6 +2,7 @@
 // names a method.
 import '@peftjs/lora';
 import '@peftjs/dora';
+import '@peftjs/prompt';
 import '@peftjs/ia3';
 import '@peftjs/bottleneck';
 import '@peftjs/waveft';

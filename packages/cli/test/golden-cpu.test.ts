@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
 import { describePackageGoldenCases } from './helpers/package-cases.js';
-import { ACCEPTANCE_CASES, BOTTLENECK_CASES, goldenRoot, QUANT_CASES, TRAJECTORY_CASES } from './helpers/paths.js';
+import {
+  ACCEPTANCE_CASES,
+  BOTTLENECK_CASES,
+  goldenRoot,
+  PROMPT_CASES,
+  QUANT_CASES,
+  TRAJECTORY_CASES,
+} from './helpers/paths.js';
 
 const NOT_MERGEABLE: readonly string[] = BOTTLENECK_CASES;
 
@@ -24,6 +31,24 @@ describe('peftjs golden (CPU): our methods match Hugging Face PEFT and AdapterHu
         // Bottleneck adapters cannot be merged: their cases hold no merged values; every other case must check them.
         expect(lines.some((l) => l.includes(' merged_logits: '))).toBe(!NOT_MERGEABLE.includes(name));
       }
+      expect(code).toBe(0);
+    });
+  }
+
+  for (const name of PROMPT_CASES) {
+    it(name, async () => {
+      const lines: string[] = [];
+      const code = await runCli(['golden', join(goldenRoot(), name), '--backend', 'cpu'], (s) => lines.push(s));
+      console.log(lines.join('\n'));
+      expect(lines[lines.length - 1]).toMatch(/^\d+ passed, 0 failed$/);
+      for (const check of ['trainable_params', 'all_params', 'logits', 'loss', 'grad.prompt_encoder.embedding.weight'])
+        expect(lines.some((l) => l.startsWith(`PASS ${name} ${check}: `))).toBe(true);
+      // prompt and prefix adapters cannot be merged into the weights: there is nothing to compare after merging
+      expect(lines.some((l) => l.includes(' merged_logits: '))).toBe(false);
+      if (name === 'llama_ptuning_mlp')
+        expect(lines.filter((l) => l.includes(' grad.prompt_encoder.mlp_head.')).length).toBe(6);
+      if (name === 'bert_prompt_cls')
+        expect(lines.filter((l) => l.includes(' grad.base_model.classifier.')).length).toBe(2);
       expect(code).toBe(0);
     });
   }

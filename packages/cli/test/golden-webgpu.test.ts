@@ -6,10 +6,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
 import { describePackageGoldenCases } from './helpers/package-cases.js';
-import { ACCEPTANCE_CASES, BOTTLENECK_CASES, goldenRoot, QUANT_CASES, TRAJECTORY_CASES } from './helpers/paths.js';
+import {
+  ACCEPTANCE_CASES,
+  BOTTLENECK_CASES,
+  goldenRoot,
+  PROMPT_CASES,
+  QUANT_CASES,
+  TRAJECTORY_CASES,
+} from './helpers/paths.js';
 
 describe('peftjs golden (WebGPU): our methods match Hugging Face PEFT and AdapterHub', () => {
-  for (const name of [...ACCEPTANCE_CASES, ...BOTTLENECK_CASES, ...TRAJECTORY_CASES]) {
+  for (const name of [...ACCEPTANCE_CASES, ...BOTTLENECK_CASES, ...TRAJECTORY_CASES, ...PROMPT_CASES]) {
     it(name, async () => {
       const lines: string[] = [];
       const code = await runCli(['golden', join(goldenRoot(), name), '--backend', 'webgpu'], (s) => lines.push(s));

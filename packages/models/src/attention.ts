@@ -1,5 +1,6 @@
 import type { Generator, Tensor } from '@peftjs/tensor';
-import { expand, reshape, scaledDotProductAttention, transpose } from '@peftjs/tensor';
+import { expand, keep, reshape, scaledDotProductAttention, transpose } from '@peftjs/tensor';
+import type { KeyValue } from './common.js';
 
 /** [B, T, H·D] → [B, H, T, D]. */
 export function splitHeads(x: Tensor, heads: number, headDim: number): Tensor {
@@ -30,6 +31,16 @@ export interface AttentionContext {
   dropout: number;
   generator?: Generator;
   training: boolean;
+  /**
+   * When set, each layer appends its full keys/values (past and new, before any kv-head repetition), exempt from
+   * scopes: the model's cache for the next decoding step, owned by the caller.
+   */
+  cache?: KeyValue[] | null;
+}
+
+/** Record a layer's full keys/values in `ctx.cache` (when the caller asked for a cache). */
+export function cacheKeyValue(ctx: AttentionContext, key: Tensor, value: Tensor): void {
+  ctx.cache?.push({ key: keep(key), value: keep(value) });
 }
 
 /**

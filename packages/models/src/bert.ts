@@ -13,6 +13,7 @@ import {
   add,
   arange,
   composite,
+  concat,
   full,
   isGradEnabled,
   reshape,
@@ -24,6 +25,7 @@ import {
 import { type AttentionContext, attend, mergeHeads, splitHeads } from './attention.js';
 import {
   inputShape,
+  type KeyValue,
   keyPaddingMask,
   type ModelOutput,
   type SequenceClassificationInputs,
@@ -60,15 +62,16 @@ export class BertEmbeddings extends Module {
     this.registerModule('dropout', new Dropout(c.hidden_dropout_prob, opts));
   }
 
-  forward(inputs: SequenceClassificationInputs, batch: number, seq: number): Tensor {
-    if (seq > this.config.max_position_embeddings) {
+  /** `pastLen`: keys/values already attended to (prefix tuning); positions start there, as in Hugging Face. */
+  forward(inputs: SequenceClassificationInputs, batch: number, seq: number, pastLen = 0): Tensor {
+    if (pastLen + seq > this.config.max_position_embeddings) {
       throw new Error(
-        `forward: ${seq} positions exceed max_position_embeddings = ${this.config.max_position_embeddings}`,
+        `forward: ${pastLen + seq} positions exceed max_position_embeddings = ${this.config.max_position_embeddings}`,
       );
     }
     const words = inputs.inputsEmbeds ?? this.child<Embedding>('word_embeddings').forward(inputs.inputIds!);
     const backend = words.backend;
-    const positions = unsqueeze(arange(0, seq, 1, { backend }), 0);
+    const positions = unsqueeze(arange(pastLen, pastLen + seq, 1, { backend }), 0);
     const types = inputs.tokenTypeIds ?? full([batch, seq], 0, { dtype: 'i32', backend });
     let h = add(words, this.child<Embedding>('token_type_embeddings').forward(types));
     h = add(h, this.child<Embedding>('position_embeddings').forward(positions));
@@ -103,16 +106,21 @@ export class BertSelfAttention extends Module {
     return null;
   }
 
-  forward(x: Tensor, ctx: AttentionContext): Tensor {
+  /** `past`: keys/values [B, heads, P, head_dim] attended to before the sequence's own (prefix tuning). */
+  forward(x: Tensor, ctx: AttentionContext, past?: KeyValue | null): Tensor {
     const q = splitHeads(this.callLayer('query', x), this.heads, this.headDim);
     let key = this.callLayer('key', x);
     // The key bias adds q·b to every score of a query's row, which softmax ignores: its true gradient is exactly
     // zero. Taking it back out of the keys leaves the scores unchanged (up to rounding) and makes the gradient
-    // exactly zero, instead of float32 rounding noise.
+    // exactly zero, instead of float32 rounding noise. Past keys lack the bias, so with them it is not a constant.
     const bias = this.keyBias();
-    if (bias?.requiresGrad && isGradEnabled()) key = sub(key, bias);
-    const k = splitHeads(key, this.heads, this.headDim);
-    const v = splitHeads(this.callLayer('value', x), this.heads, this.headDim);
+    if (!past && bias?.requiresGrad && isGradEnabled()) key = sub(key, bias);
+    let k = splitHeads(key, this.heads, this.headDim);
+    let v = splitHeads(this.callLayer('value', x), this.heads, this.headDim);
+    if (past) {
+      k = concat([past.key, k], 2);
+      v = concat([past.value, v], 2);
+    }
     const d = this.child<Dropout>('dropout');
     return mergeHeads(
       attend(q, k, v, this.headDim ** -0.5, { ...ctx, dropout: d.p, generator: d.generator, training: d.training }),
@@ -152,8 +160,9 @@ export class BertAttention extends Module {
     this.registerModule('output', new BertResidualOutput(config, config.hidden_size, opts, 'attention'));
   }
 
-  forward(x: Tensor, ctx: AttentionContext): Tensor {
-    return this.child<BertResidualOutput>('output').forward(this.child<BertSelfAttention>('self').forward(x, ctx), x);
+  forward(x: Tensor, ctx: AttentionContext, past?: KeyValue | null): Tensor {
+    const attended = this.child<BertSelfAttention>('self').forward(x, ctx, past);
+    return this.child<BertResidualOutput>('output').forward(attended, x);
   }
 }
 
@@ -179,8 +188,8 @@ export class BertLayer extends Module {
     this.registerModule('output', new BertResidualOutput(config, config.intermediate_size, opts));
   }
 
-  forward(x: Tensor, ctx: AttentionContext): Tensor {
-    const a = this.child<BertAttention>('attention').forward(x, ctx);
+  forward(x: Tensor, ctx: AttentionContext, past?: KeyValue | null): Tensor {
+    const a = this.child<BertAttention>('attention').forward(x, ctx, past);
     return this.child<BertResidualOutput>('output').forward(this.callLayer('intermediate', a), a);
   }
 }
@@ -195,9 +204,14 @@ export class BertEncoder extends Module {
     );
   }
 
-  forward(x: Tensor, ctx: AttentionContext): Tensor {
+  forward(x: Tensor, ctx: AttentionContext, past?: readonly KeyValue[] | null): Tensor {
+    const layers = this.child<ModuleList<BertLayer>>('layer');
+    if (past && past.length !== layers.length) {
+      throw new Error(`forward: pastKeyValues has ${past.length} entries for ${layers.length} layers`);
+    }
     let h = x;
-    for (const layer of this.child<ModuleList<BertLayer>>('layer')) h = layer.forward(h, ctx);
+    let i = 0;
+    for (const layer of layers) h = layer.forward(h, ctx, past ? past[i++] : null);
     return h;
   }
 }
@@ -231,11 +245,14 @@ export class BertModel extends Module {
 
   forward(inputs: SequenceClassificationInputs): { lastHiddenState: Tensor; pooled: Tensor } {
     const { batch, seq } = inputShape(inputs, this.config.hidden_size);
+    const past = inputs.pastKeyValues ?? null;
+    const pastLen = past?.length ? past[0].key.shape[2] : 0;
     const ctx: AttentionContext = { mask: null, causal: false, dropout: 0, training: this.training };
-    const mask = keyPaddingMask(inputs.attentionMask, batch, seq);
+    const mask = keyPaddingMask(inputs.attentionMask, batch, pastLen + seq);
     const h = this.child<BertEncoder>('encoder').forward(
-      this.child<BertEmbeddings>('embeddings').forward(inputs, batch, seq),
+      this.child<BertEmbeddings>('embeddings').forward(inputs, batch, seq, pastLen),
       { ...ctx, mask },
+      past,
     );
     return { lastHiddenState: h, pooled: this.child<BertPooler>('pooler').forward(h) };
   }

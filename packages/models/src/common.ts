@@ -48,12 +48,22 @@ export interface CausalLMInputs extends ModelInputs {
    * sequence then start at the past length, as in Hugging Face.
    */
   pastKeyValues?: readonly KeyValue[] | null;
+  /**
+   * Return every layer's keys/values (past and new) as `pastKeyValues` of the output, for the next decoding step.
+   * Those tensors are the caller's to free.
+   */
+  useCache?: boolean;
 }
 
 /** Inputs of the sequence classifiers. */
 export interface SequenceClassificationInputs extends ModelInputs {
   /** BERT segment ids, i32 [batch, seq]; zeros when absent. */
   tokenTypeIds?: Tensor | null;
+  /**
+   * Per-layer past keys/values attended to before the sequence (prefix tuning); positions then start at the past
+   * length, as in Hugging Face's `BertModel`.
+   */
+  pastKeyValues?: readonly KeyValue[] | null;
   /**
    * Targets: i32 [batch] class ids (single-label), f32 [batch] (regression, num_labels = 1) or f32
    * [batch, num_labels] multi-hot (multi-label).
@@ -67,6 +77,8 @@ export interface ModelOutput {
   logits: Tensor;
   /** The loss for `labels` (a scalar), or null without labels. */
   loss: Tensor | null;
+  /** With `useCache`: every layer's keys/values including this call's, to pass as the next `pastKeyValues`. */
+  pastKeyValues?: KeyValue[];
 }
 
 /** The sequence shape of the inputs, checking that exactly one of ids / embeddings is given. */

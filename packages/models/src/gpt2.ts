@@ -1,6 +1,6 @@
 import { activation, Conv1D, Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from '@peftjs/nn';
 import { add, arange, chunk, composite, concat, type Tensor, unsqueeze } from '@peftjs/tensor';
-import { type AttentionContext, attend, mergeHeads, splitHeads } from './attention.js';
+import { type AttentionContext, attend, cacheKeyValue, mergeHeads, splitHeads } from './attention.js';
 import {
   type CausalLMInputs,
   causalLMLoss,
@@ -46,6 +46,7 @@ export class GPT2Attention extends Module {
       k = concat([past.key, k], 2);
       v = concat([past.value, v], 2);
     }
+    cacheKeyValue(ctx, k, v);
     let scale = this.config.scale_attn_weights ? this.headDim ** -0.5 : 1;
     if (this.config.scale_attn_by_inverse_layer_idx) scale /= this.layerIdx + 1;
     const dropout = this.child<Dropout>('attn_dropout');
@@ -115,7 +116,8 @@ export class GPT2Model extends Module {
     this.registerModule('ln_f', new LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon, ...opts }));
   }
 
-  forward(inputs: CausalLMInputs): Tensor {
+  /** The last hidden state. With `cache`, every block appends its keys/values to it. */
+  forward(inputs: CausalLMInputs, cache?: KeyValue[]): Tensor {
     const c = this.config;
     const { batch, seq } = inputShape(inputs, c.n_embd);
     const blocks = this.child<ModuleList<GPT2Block>>('h');
@@ -136,6 +138,7 @@ export class GPT2Model extends Module {
         causal: true,
         dropout: 0,
         training: this.training,
+        cache,
       };
       let i = 0;
       for (const block of blocks) h = block.forward(h, ctx, past ? past[i++] : null);
@@ -171,7 +174,11 @@ export class GPT2LMHeadModel extends PreTrainedModel<GPT2Config, CausalLMInputs>
   }
 
   forward(inputs: CausalLMInputs): ModelOutput {
-    const logits = composite(() => this.callLayer('lm_head', this.child<GPT2Model>('transformer').forward(inputs)));
-    return { logits, loss: inputs.labels ? causalLMLoss(logits, inputs.labels) : null };
+    const cache: KeyValue[] | undefined = inputs.useCache ? [] : undefined;
+    const logits = composite(() =>
+      this.callLayer('lm_head', this.child<GPT2Model>('transformer').forward(inputs, cache)),
+    );
+    const loss = inputs.labels ? causalLMLoss(logits, inputs.labels) : null;
+    return cache ? { logits, loss, pastKeyValues: cache } : { logits, loss };
   }
 }

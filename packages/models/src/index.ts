@@ -14,7 +14,7 @@
  */
 
 export type { AttentionContext } from './attention.js';
-export { attend, mergeHeads, repeatKv, splitHeads } from './attention.js';
+export { attend, cacheKeyValue, mergeHeads, repeatKv, splitHeads } from './attention.js';
 export type { LoadWeightsOptions, LoadWeightsReport } from './auto.js';
 export { createModel, loadWeights, MODEL_CLASSES } from './auto.js';
 export {
@@ -58,6 +58,8 @@ export {
   resolveArchitecture,
   SUPPORTED_ROPE_TYPES,
 } from './config.js';
+export type { GenerateOptions, GenerationModel } from './generate.js';
+export { generate } from './generate.js';
 export { GPT2Attention, GPT2Block, GPT2LMHeadModel, GPT2MLP, GPT2Model } from './gpt2.js';
 export type { LlamaContext } from './llama.js';
 export { LlamaAttention, LlamaDecoderLayer, LlamaForCausalLM, LlamaMLP, LlamaModel } from './llama.js';

@@ -1,6 +1,6 @@
 import { activation, Embedding, Linear, Module, ModuleList, RMSNorm } from '@peftjs/nn';
-import { applyRotary, composite, concat, mul, type Tensor } from '@peftjs/tensor';
-import { type AttentionContext, attend, mergeHeads, repeatKv, splitHeads } from './attention.js';
+import { add, applyRotary, composite, concat, mul, type Tensor } from '@peftjs/tensor';
+import { type AttentionContext, attend, cacheKeyValue, mergeHeads, repeatKv, splitHeads } from './attention.js';
 import {
   type CausalLMInputs,
   causalLMLoss,
@@ -56,6 +56,7 @@ export class LlamaAttention extends Module {
       k = concat([past.key, k], 2);
       v = concat([past.value, v], 2);
     }
+    cacheKeyValue(ctx, k, v);
     const n = this.heads / this.kvHeads;
     const o = attend(q, repeatKv(k, n), repeatKv(v, n), this.headDim ** -0.5, { ...ctx, dropout: this.dropoutP });
     return this.callLayer('o_proj', mergeHeads(o));
@@ -124,8 +125,8 @@ export class LlamaModel extends Module {
     this.invFreq = ropeInvFreq(c.head_dim, c.rope_theta, c.rope_scaling);
   }
 
-  /** Hidden states [B, T, hidden] after the final norm. */
-  forward(inputs: CausalLMInputs): Tensor {
+  /** Hidden states [B, T, hidden] after the final norm. With `cache`, every layer appends its keys/values to it. */
+  forward(inputs: CausalLMInputs, cache?: KeyValue[]): Tensor {
     const c = this.config;
     const { batch, seq } = inputShape(inputs, c.hidden_size);
     const layers = this.child<ModuleList<LlamaDecoderLayer>>('layers');
@@ -146,6 +147,7 @@ export class LlamaModel extends Module {
         dropout: c.attention_dropout,
         generator: this.opts.generator,
         training: this.training,
+        cache,
       };
       let i = 0;
       for (const layer of layers) h = layer.forward(h, ctx, past ? past[i++] : null);
@@ -183,7 +185,9 @@ export class LlamaForCausalLM extends PreTrainedModel<LlamaConfig, CausalLMInput
   }
 
   forward(inputs: CausalLMInputs): ModelOutput {
-    const logits = composite(() => this.callLayer('lm_head', this.child<LlamaModel>('model').forward(inputs)));
-    return { logits, loss: inputs.labels ? causalLMLoss(logits, inputs.labels) : null };
+    const cache: KeyValue[] | undefined = inputs.useCache ? [] : undefined;
+    const logits = composite(() => this.callLayer('lm_head', this.child<LlamaModel>('model').forward(inputs, cache)));
+    const loss = inputs.labels ? causalLMLoss(logits, inputs.labels) : null;
+    return cache ? { logits, loss, pastKeyValues: cache } : { logits, loss };
   }
 }

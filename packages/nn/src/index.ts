@@ -18,6 +18,8 @@ export type { EmbeddingOptions, LayerNormOptions, LinearOptions } from './layers
 export type { LinearLike } from './linear-like.js';
 export { isLinearLike } from './linear-like.js';
 export { Conv1D, Dropout, Embedding, Identity, LayerNorm, Linear, RMSNorm } from './layers.js';
+export type { LSTMOptions } from './lstm.js';
+export { LSTM } from './lstm.js';
 export type {
   LayerModule,
   LoadStateDictOptions,

@@ -23,6 +23,12 @@ export const QUANT_CASES = ['quant', 'llama_qlora_nf4', 'llama_lora_int8'] as co
 /** AdapterHub bottleneck cases (`adapters` 1.2): not mergeable, so they hold no merged values. */
 export const BOTTLENECK_CASES = ['bert_seq_bn_cls', 'llama_seq_bn', 'gpt2_double_seq_bn'] as const;
 
+/**
+ * Prompt-learning cases (prompt tuning, prefix tuning, P-tuning): their adapters cannot be merged into the weights,
+ * so they have no merged_logits; P-tuning's encoder parameters come from io.safetensors (`param.*`).
+ */
+export const PROMPT_CASES = ['llama_prompt', 'llama_prefix', 'llama_ptuning_mlp', 'bert_prompt_cls'] as const;
+
 /** Trajectory cases: AdamW steps from a saved adapter (torch.optim.AdamW semantics). */
 export const TRAJECTORY_CASES = ['llama_dora_adamw'] as const;
 
