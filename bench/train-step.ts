@@ -97,6 +97,16 @@ if (backend.readSync) {
     return origSync(...a);
   };
 }
+// --by-kernel: dispatches per kernel over the timed steps (WebGPU)
+const byKernel = new Map<string, number>();
+if (process.argv.includes('--by-kernel') && 'dispatch' in backend) {
+  const be = backend as unknown as { dispatch: (p: { kernel: string }, ...rest: unknown[]) => void };
+  const orig = be.dispatch.bind(be);
+  be.dispatch = (p, ...rest) => {
+    byKernel.set(p.kernel, (byKernel.get(p.kernel) ?? 0) + 1);
+    orig(p, ...rest);
+  };
+}
 const gpuCounts = () => {
   const s = (backend as unknown as { dispatchCount?: number; submitCount?: number }) ?? {};
   return { dispatches: s.dispatchCount ?? 0, submits: s.submitCount ?? 0 };
@@ -142,6 +152,7 @@ const trainer = new Trainer({
           reads: now.reads - mark.reads,
         });
         mark = now;
+        if (perStep.length === warmup) byKernel.clear();
       },
     },
   ],
@@ -171,6 +182,13 @@ const out = {
   // the trainer reads the loss (and the gradient norm) every step; logging every `logEvery` steps is the budget
   readsPerStep: mean(timed.map((s) => s.reads)),
   logEvery,
+  ...(byKernel.size
+    ? {
+        dispatchesByKernel: Object.fromEntries(
+          [...byKernel].map(([k, v]) => [k, v / steps]).sort((a, b) => +b[1] - +a[1]),
+        ),
+      }
+    : {}),
   peakTensorBytes: result.peakTensorBytes,
   trainableParams: result.trainableParams,
   totalParams: result.totalParams,

@@ -5,6 +5,12 @@ import type { DataId, TensorInfo } from '../../kernels.js';
 import type { Shape } from '../../shape.js';
 import { sizeOf } from '../../shape.js';
 
+const EMPTY = new Float32Array(0);
+/** Arrays below this many elements are cheaper to allocate than to pool. */
+const MIN_POOLED = 256;
+const poolKey = (v: TypedArray): string =>
+  `${v instanceof Float32Array ? 'f32' : v instanceof Int32Array ? 'i32' : 'bool'}:${v.length}`;
+
 /** A CPU buffer: a typed array owned by the backend. */
 export interface CpuData {
   values: TypedArray;
@@ -13,6 +19,14 @@ export interface CpuData {
 /** The reference backend: TypedArrays on the host; matmul is cache-blocked (WebAssembly SIMD when available). */
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
+  /**
+   * Released arrays by dtype and length, reused for outputs of the same size: a training step allocates the same
+   * shapes every step, and recycling them takes the garbage collector (and zeroing fresh pages) off the hot path.
+   */
+  private readonly free = new Map<string, TypedArray[]>();
+  private freeBytes = 0;
+  /** Most bytes kept in released arrays for reuse. */
+  maxPooledBytes = 256 * 2 ** 20;
 
   upload(values: TypedArray, dtype: DType): DataId {
     const copy = allocTyped(dtype, values.length);
@@ -26,13 +40,28 @@ export class CpuBackend implements Backend {
     return (dataId as CpuData).values.slice();
   }
   release(dataId: DataId): void {
-    (dataId as CpuData).values = new Float32Array(0);
+    const d = dataId as CpuData;
+    const v = d.values;
+    d.values = EMPTY;
+    if (v.length < MIN_POOLED || this.freeBytes + v.byteLength > this.maxPooledBytes) return;
+    const k = poolKey(v);
+    const list = this.free.get(k);
+    if (list) list.push(v);
+    else this.free.set(k, [v]);
+    this.freeBytes += v.byteLength;
+  }
+  /** Drop every pooled array (their memory goes back to the garbage collector). */
+  purgePool(): void {
+    this.free.clear();
+    this.freeBytes = 0;
   }
   byteSize(dataId: DataId): number {
     return (dataId as CpuData).values.byteLength;
   }
   async flush(): Promise<void> {}
-  destroy(): void {}
+  destroy(): void {
+    this.purgePool();
+  }
 
   /** The values behind a kernel input. */
   values<T extends TypedArray = Float32Array>(t: TensorInfo): T {
@@ -43,7 +72,17 @@ export class CpuBackend implements Backend {
     shape: Shape,
     dtype: DType,
   ): { out: { dataId: DataId; shape: Shape; dtype: DType }; values: T } {
-    const values = allocTyped(dtype, sizeOf(shape)) as T;
+    const n = sizeOf(shape);
+    let values: T | undefined;
+    if (n >= MIN_POOLED) {
+      const reused = this.free.get(`${dtype}:${n}`)?.pop();
+      if (reused) {
+        this.freeBytes -= reused.byteLength;
+        reused.fill(0); // outputs start zeroed, as a fresh allocation does
+        values = reused as T;
+      }
+    }
+    values ??= allocTyped(dtype, n) as T;
     return { out: { dataId: { values } satisfies CpuData, shape, dtype }, values };
   }
 }
