@@ -30,9 +30,9 @@ export {
   setBackend,
 } from './engine.js';
 export type { BackendFactory, MemoryInfo } from './engine.js';
-export { getKernel, missingKernels, registerKernel, runKernel } from './backend.js';
+export { getKernel, hasKernel, missingKernels, registerKernel, runKernel } from './backend.js';
 export type { Backend, KernelImpl, KernelOutput } from './backend.js';
-export { KERNEL_NAMES } from './kernels.js';
+export { KERNEL_NAMES, OPTIONAL_KERNEL_NAMES } from './kernels.js';
 export type {
   BinaryOp,
   CompareOp,

@@ -100,6 +100,23 @@ export interface KernelSignatures {
    * (see random.ts). Identical bits on every backend.
    */
   randomUniform: { inputs: []; attrs: { shape: Shape; key: readonly [number, number]; counter: number } };
+
+  // Optional fused kernels (OPTIONAL_KERNEL_NAMES): the op layer uses them where the backend has them and composes
+  // the contract's kernels otherwise, with the same f32 roundings, so results do not depend on which path ran.
+
+  /**
+   * Attention probabilities over the last axis of scores x [..., Tq, Tk]: softmax of `fround(x · scale)`, with
+   * masked positions set to the lowest f32 first (Hugging Face's eager semantics): future keys (j > i + Tk − Tq)
+   * when `causal`, and keys where the bool `mask` (broadcast to x, optional second input) is false.
+   */
+  maskedSoftmax: { inputs: TensorInfo[]; attrs: { scale: number; causal: boolean } };
+  /** dx of maskedSoftmax from its output y and dy: fround(y·(dy − Σ y·dy)) · scale at visible positions, 0 elsewhere. */
+  maskedSoftmaxGrad: { inputs: TensorInfo[]; attrs: { scale: number; causal: boolean } };
+  /**
+   * Inverted dropout in one pass: out[i] = uniformAt(key, counter + i) ≥ fround(p) ? fround(x[i] · fround(1/(1−p)))
+   * : 0 (the same mask the randomUniform kernel draws). Applied to dy with the same attributes it is its own gradient.
+   */
+  dropout: { inputs: [x: TensorInfo]; attrs: { p: number; key: readonly [number, number]; counter: number } };
 }
 
 export type KernelName = keyof KernelSignatures;
@@ -129,3 +146,6 @@ export const KERNEL_NAMES: readonly KernelName[] = [
   'crossEntropyGrad',
   'randomUniform',
 ];
+
+/** Fused kernels a backend may register; ops fall back to composing the kernels of {@link KERNEL_NAMES}. */
+export const OPTIONAL_KERNEL_NAMES: readonly KernelName[] = ['maskedSoftmax', 'maskedSoftmaxGrad', 'dropout'];

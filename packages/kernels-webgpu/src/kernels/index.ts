@@ -8,8 +8,11 @@ import { compare } from './compare.js';
 import { concat } from './concat.js';
 import { crossEntropy } from './crossEntropy.js';
 import { crossEntropyGrad } from './crossEntropyGrad.js';
+import { dropout } from './dropout.js';
 import { fill } from './fill.js';
 import { gather } from './gather.js';
+import { maskedSoftmax } from './maskedSoftmax.js';
+import { maskedSoftmaxGrad } from './maskedSoftmaxGrad.js';
 import { matmul } from './matmul.js';
 import { padSlice } from './padSlice.js';
 import { randomUniform } from './randomUniform.js';
@@ -23,7 +26,7 @@ import { unary } from './unary.js';
 import { unaryGrad } from './unaryGrad.js';
 import { where } from './where.js';
 
-/** Every kernel of the contract, one file each. */
+/** Every kernel of the contract and the optional fused ones, one file each. */
 export const WEBGPU_KERNELS: WebGPUKernel[] = [
   argmax,
   binary,
@@ -33,8 +36,11 @@ export const WEBGPU_KERNELS: WebGPUKernel[] = [
   concat,
   crossEntropy,
   crossEntropyGrad,
+  dropout,
   fill,
   gather,
+  maskedSoftmax,
+  maskedSoftmaxGrad,
   matmul,
   padSlice,
   randomUniform,
@@ -52,7 +58,7 @@ export const WEBGPU_KERNELS: WebGPUKernel[] = [
 let kernelsRegistered = false;
 
 /**
- * Register the 22 kernels under backend name 'webgpu' (once per copy of the tensor package's registry). Called by
+ * Register the kernels (the contract's 22 and the fused ones) under backend name 'webgpu' (once per copy of the tensor package's registry). Called by
  * registerWebGPUBackend() and by the WebGPUBackend constructor.
  */
 export function registerWebGPUKernels(): void {

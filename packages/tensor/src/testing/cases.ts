@@ -1421,6 +1421,71 @@ function nnCases(): OpCase[] {
     },
   );
 
+  // maskedSoftmax: the attention probabilities on their own (a fused kernel where the backend has one)
+  const maskedRef = (x: Ref, scale: number, causal: boolean, mask: Ref | null): Ref => {
+    const tk = x.shape[x.shape.length - 1];
+    const tq = x.shape[x.shape.length - 2];
+    const allowed = mask ? R.expand(mask, x.shape) : null;
+    const out = R.ref(x.shape);
+    for (let r = 0; r < out.data.length / tk; r++) {
+      const i = r % tq;
+      const ok = Array.from(
+        { length: tk },
+        (_, j) => (!causal || j <= i + tk - tq) && (!allowed || allowed.data[r * tk + j] !== 0),
+      );
+      if (!ok.some(Boolean)) {
+        for (let j = 0; j < tk; j++) out.data[r * tk + j] = 1 / tk; // every score is the same lowest value
+        continue;
+      }
+      let mx = -Infinity;
+      for (let j = 0; j < tk; j++) if (ok[j]) mx = Math.max(mx, x.data[r * tk + j] * scale);
+      let z = 0;
+      for (let j = 0; j < tk; j++) if (ok[j]) z += Math.exp(x.data[r * tk + j] * scale - mx);
+      for (let j = 0; j < tk; j++) out.data[r * tk + j] = ok[j] ? Math.exp(x.data[r * tk + j] * scale - mx) / z : 0;
+    }
+    return out;
+  };
+  const padMask = bool([2, 1, 1, 5], gens.values([1, 1, 1, 0, 1, 0, 1, 1, 0, 0]));
+  cases.push(
+    {
+      name: 'maskedSoftmax/causal',
+      class: 'reduce',
+      inputs: [f32([2, 3, 4, 4])],
+      run: ([x]) => ops.maskedSoftmax(x, { scale: 0.5, causal: true }),
+      ref: ([x]) => maskedRef(x, 0.5, true, null),
+    },
+    {
+      // Tq < Tk: query i sees keys j ≤ i + Tk − Tq
+      name: 'maskedSoftmax/causal-offset',
+      class: 'reduce',
+      inputs: [f32([2, 2, 3, 5])],
+      run: ([x]) => ops.maskedSoftmax(x, { scale: 0.7, causal: true }),
+      ref: ([x]) => maskedRef(x, 0.7, true, null),
+    },
+    {
+      name: 'maskedSoftmax/padding',
+      class: 'reduce',
+      inputs: [f32([2, 3, 4, 5]), padMask],
+      run: ([x, m]) => ops.maskedSoftmax(x, { scale: 1.3, mask: m }),
+      ref: ([x, m]) => maskedRef(x, 1.3, false, m),
+    },
+    {
+      // batch 1 masks keys 2–4, and causality hides keys 1–4 from query 0: that row is fully masked (uniform)
+      name: 'maskedSoftmax/causal-padding',
+      class: 'reduce',
+      inputs: [f32([2, 2, 5, 5]), bool([2, 1, 1, 5], gens.values([1, 1, 0, 1, 1, 0, 1, 0, 0, 0]))],
+      run: ([x, m]) => ops.maskedSoftmax(x, { scale: 0.4, causal: true, mask: m }),
+      ref: ([x, m]) => maskedRef(x, 0.4, true, m),
+    },
+    {
+      name: 'maskedSoftmax/unmasked',
+      class: 'reduce',
+      inputs: [f32([3, 6])],
+      run: ([x]) => ops.maskedSoftmax(x, { scale: 2 }),
+      ref: ([x]) => maskedRef(x, 2, false, null),
+    },
+  );
+
   cases.push({
     name: 'dropout/fixed-generator',
     class: 'elementwise',

@@ -10,8 +10,11 @@ import { compare } from './kernels/compare.js';
 import { concat } from './kernels/concat.js';
 import { crossEntropy } from './kernels/crossEntropy.js';
 import { crossEntropyGrad } from './kernels/crossEntropyGrad.js';
+import { dropout } from './kernels/dropout.js';
 import { fill } from './kernels/fill.js';
 import { gather } from './kernels/gather.js';
+import { maskedSoftmax } from './kernels/maskedSoftmax.js';
+import { maskedSoftmaxGrad } from './kernels/maskedSoftmaxGrad.js';
 import { matmul } from './kernels/matmul.js';
 import { padSlice } from './kernels/padSlice.js';
 import { randomUniform } from './kernels/randomUniform.js';
@@ -34,8 +37,11 @@ const CPU_KERNELS: CpuKernel[] = [
   concat,
   crossEntropy,
   crossEntropyGrad,
+  dropout,
   fill,
   gather,
+  maskedSoftmax,
+  maskedSoftmaxGrad,
   matmul,
   padSlice,
   randomUniform,
