@@ -34,6 +34,7 @@ export { getKernel, hasKernel, missingKernels, registerKernel, runKernel } from 
 export type { Backend, KernelImpl, KernelOutput } from './backend.js';
 export { KERNEL_NAMES, OPTIONAL_KERNEL_NAMES } from './kernels.js';
 export type {
+  AdamWAttrs,
   BinaryOp,
   CompareOp,
   DataId,

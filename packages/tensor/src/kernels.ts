@@ -117,6 +117,24 @@ export interface KernelSignatures {
    * : 0 (the same mask the randomUniform kernel draws). Applied to dy with the same attributes it is its own gradient.
    */
   dropout: { inputs: [x: TensorInfo]; attrs: { p: number; key: readonly [number, number]; counter: number } };
+  /**
+   * One part of torch's AdamW step, elementwise, each product and sum rounded to f32 as the composed ops round:
+   * `m`: inputs [g] or [g, m] → β₁m + (1−β₁)g; `v`: [g] or [g, v] → β₂v + (1−β₂)g²; `param`: [p, m, v] →
+   * p·(1 − lr·wd) − (m / (√v / √(1−β₂ᵗ) + ε)) · lr/(1−β₁ᵗ). Scalars are rounded to f32 as constants are.
+   */
+  adamw: { inputs: TensorInfo[]; attrs: AdamWAttrs };
+}
+
+/** Attributes of the {@link KernelSignatures.adamw} kernel. */
+export interface AdamWAttrs {
+  part: 'm' | 'v' | 'param';
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step number t (bias corrections). */
+  step: number;
 }
 
 export type KernelName = keyof KernelSignatures;
@@ -148,4 +166,4 @@ export const KERNEL_NAMES: readonly KernelName[] = [
 ];
 
 /** Fused kernels a backend may register; ops fall back to composing the kernels of {@link KERNEL_NAMES}. */
-export const OPTIONAL_KERNEL_NAMES: readonly KernelName[] = ['maskedSoftmax', 'maskedSoftmaxGrad', 'dropout'];
+export const OPTIONAL_KERNEL_NAMES: readonly KernelName[] = ['maskedSoftmax', 'maskedSoftmaxGrad', 'dropout', 'adamw'];

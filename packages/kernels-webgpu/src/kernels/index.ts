@@ -1,5 +1,6 @@
 import { registerKernel } from '@peftjs/tensor';
 import type { WebGPUKernel } from '../kernel.js';
+import { adamw } from './adamw.js';
 import { argmax } from './argmax.js';
 import { binary } from './binary.js';
 import { broadcastTo } from './broadcastTo.js';
@@ -28,6 +29,7 @@ import { where } from './where.js';
 
 /** Every kernel of the contract and the optional fused ones, one file each. */
 export const WEBGPU_KERNELS: WebGPUKernel[] = [
+  adamw,
   argmax,
   binary,
   broadcastTo,

@@ -1486,6 +1486,56 @@ function nnCases(): OpCase[] {
     },
   );
 
+  // adamwStep: torch's AdamW update in float64 (m, v and the parameter are all outputs)
+  const adamRef = (p: Ref, g: Ref, m: Ref | null, v: Ref | null, o: ops.AdamWStepOptions): Ref[] => {
+    const m2 = R.ref(p.shape);
+    const v2 = R.ref(p.shape);
+    const p2 = R.ref(p.shape);
+    for (let i = 0; i < p.data.length; i++) {
+      m2.data[i] = (m ? o.beta1 * m.data[i] : 0) + (1 - o.beta1) * g.data[i];
+      v2.data[i] = (v ? o.beta2 * v.data[i] : 0) + (1 - o.beta2) * g.data[i] ** 2;
+      const denom = Math.sqrt(v2.data[i]) / Math.sqrt(1 - o.beta2 ** o.step) + o.eps;
+      p2.data[i] = p.data[i] * (1 - o.lr * o.weightDecay) - (o.lr / (1 - o.beta1 ** o.step)) * (m2.data[i] / denom);
+    }
+    return [p2, m2, v2];
+  };
+  const adamOpts = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 };
+  cases.push(
+    {
+      name: 'adamwStep/first-step',
+      class: 'elementwise',
+      inputs: [frozen([4, 6]), frozen([4, 6])],
+      grad: false,
+      run: ([p, g]) => {
+        const r = ops.adamwStep(p, g, null, null, { ...adamOpts, step: 1 });
+        return [r.param, r.m, r.v];
+      },
+      ref: ([p, g]) => adamRef(p, g, null, null, { ...adamOpts, step: 1 }),
+    },
+    {
+      name: 'adamwStep/with-state',
+      class: 'elementwise',
+      inputs: [frozen([3, 5]), frozen([3, 5]), frozen([3, 5]), frozen([3, 5], gens.uniform(0.01, 2))],
+      grad: false,
+      run: ([p, g, m, v]) => {
+        const r = ops.adamwStep(p, g, m, v, adamOpts);
+        return [r.param, r.m, r.v];
+      },
+      ref: ([p, g, m, v]) => adamRef(p, g, m, v, adamOpts),
+    },
+    {
+      name: 'adamwStep/no-weight-decay',
+      class: 'elementwise',
+      inputs: [frozen([7]), frozen([7]), frozen([7]), frozen([7], gens.uniform(0.01, 2))],
+      grad: false,
+      run: ([p, g, m, v]) => {
+        const r = ops.adamwStep(p, g, m, v, { ...adamOpts, weightDecay: 0, step: 10 });
+        return [r.param, r.m, r.v];
+      },
+      ref: ([p, g, m, v]) => adamRef(p, g, m, v, { ...adamOpts, weightDecay: 0, step: 10 }),
+    },
+  );
+
   cases.push({
     name: 'dropout/fixed-generator',
     class: 'elementwise',

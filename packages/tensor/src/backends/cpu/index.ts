@@ -2,6 +2,7 @@ import { registerKernel } from '../../backend.js';
 import { engine, registerBackend } from '../../engine.js';
 import { CpuBackend } from './backend.js';
 import type { CpuKernel } from './kernel.js';
+import { adamw } from './kernels/adamw.js';
 import { argmax } from './kernels/argmax.js';
 import { binary } from './kernels/binary.js';
 import { broadcastTo } from './kernels/broadcastTo.js';
@@ -29,6 +30,7 @@ import { unaryGrad } from './kernels/unaryGrad.js';
 import { where } from './kernels/where.js';
 
 const CPU_KERNELS: CpuKernel[] = [
+  adamw,
   argmax,
   binary,
   broadcastTo,
