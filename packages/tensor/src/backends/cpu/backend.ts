@@ -67,10 +67,12 @@ export class CpuBackend implements Backend {
   values<T extends TypedArray = Float32Array>(t: TensorInfo): T {
     return (t.dataId as CpuData).values as T;
   }
-  /** A kernel output of `shape` and `dtype`, with the array to fill. */
+  /** A kernel output of `shape` and `dtype`, with the array to fill (zeroed unless `zeroed` is false). */
   output<T extends TypedArray = Float32Array>(
     shape: Shape,
     dtype: DType,
+    /** false: the kernel writes every element, so a reused array need not be zeroed first. */
+    zeroed = true,
   ): { out: { dataId: DataId; shape: Shape; dtype: DType }; values: T } {
     const n = sizeOf(shape);
     let values: T | undefined;
@@ -78,7 +80,7 @@ export class CpuBackend implements Backend {
       const reused = this.free.get(`${dtype}:${n}`)?.pop();
       if (reused) {
         this.freeBytes -= reused.byteLength;
-        reused.fill(0); // outputs start zeroed, as a fresh allocation does
+        if (zeroed) reused.fill(0); // outputs start zeroed, as a fresh allocation does
         values = reused as T;
       }
     }

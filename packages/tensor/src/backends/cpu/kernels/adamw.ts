@@ -3,7 +3,7 @@ import { cpuKernel } from '../kernel.js';
 const f = Math.fround;
 
 export const adamw = cpuKernel('adamw', (be, inputs, a) => {
-  const { out, values } = be.output(inputs[0].shape, 'f32');
+  const { out, values } = be.output(inputs[0].shape, 'f32', false);
   const n = values.length;
   if (a.part === 'm' || a.part === 'v') {
     const g = be.values(inputs[0]);

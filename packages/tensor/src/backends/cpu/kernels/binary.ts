@@ -71,7 +71,7 @@ function binaryRow(
 export const binary = cpuKernel('binary', (be, [a, b], { op, shape }) => {
   const av = be.values(a);
   const bv = be.values(b);
-  const { out, values } = be.output(shape, a.dtype);
+  const { out, values } = be.output(shape, a.dtype, false);
   const int = a.dtype === 'i32';
   forEachBroadcastRow(shape, [a.shape, b.shape], (o, n, [ia, ib], [sa, sb]) => {
     binaryRow(op, int, values, o, n, av, ia, sa, bv, ib, sb);

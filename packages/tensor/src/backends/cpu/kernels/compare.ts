@@ -5,7 +5,7 @@ import { forEachBroadcastRow } from '../broadcast.js';
 export const compare = cpuKernel('compare', (be, [a, b], { op, shape }) => {
   const av = be.values(a);
   const bv = be.values(b);
-  const { out, values } = be.output<Uint8Array>(shape, 'bool');
+  const { out, values } = be.output<Uint8Array>(shape, 'bool', false);
   forEachBroadcastRow(shape, [a.shape, b.shape], (o, n, [ia, ib], [sa, sb]) => {
     // a loop per op: a comparison callback per element cost more than the comparison
     switch (op as CompareOp) {

@@ -37,25 +37,38 @@ export function forEachMaskedRow(
 
 export const maskedSoftmax = cpuKernel('maskedSoftmax', (be, [x, mask], { scale, causal }) => {
   const xv = be.values(x);
-  const { out, values } = be.output(x.shape, 'f32');
+  const { out, values } = be.output(x.shape, 'f32', false);
   const rank = x.shape.length;
   const c = x.shape[rank - 1] ?? 1;
   const tq = rank >= 2 ? x.shape[rank - 2] : 1;
   const s32 = Math.fround(scale);
   // the masked scores as f32, exactly what mul + where would have stored
   const row = new Float32Array(c);
+  const ex = new Float64Array(c);
+  const vis = new Uint8Array(c);
   forEachMaskedRow(be, x, mask, (r, i, mv, mo, ms) => {
     const o = r * c;
     const visibleTo = causal ? i + c - tq : c - 1;
     for (let j = 0; j < c; j++) {
       const visible = j <= visibleTo && (mv === null || mv[mo + j * ms] !== 0);
+      vis[j] = visible ? 1 : 0;
       row[j] = visible ? xv[o + j] * s32 : F32_LOWEST;
     }
     let mx = -Infinity;
-    for (let j = 0; j < c; j++) mx = Math.max(mx, row[j]);
+    let anyVisible = false;
+    for (let j = 0; j < c; j++) {
+      mx = Math.max(mx, row[j]);
+      if (vis[j]) anyVisible = true;
+    }
+    // with a visible, non-NaN maximum, exp(lowest − max) is exactly 0: skip it (half the row under causality)
+    const skip = anyVisible && !Number.isNaN(mx);
     let s = 0;
-    for (let j = 0; j < c; j++) s += Math.exp(row[j] - mx);
-    for (let j = 0; j < c; j++) values[o + j] = Math.exp(row[j] - mx) / s;
+    for (let j = 0; j < c; j++) {
+      const e = skip && !vis[j] ? 0 : Math.exp(row[j] - mx);
+      ex[j] = e; // float64: the same value softmax computes twice
+      s += e;
+    }
+    for (let j = 0; j < c; j++) values[o + j] = ex[j] / s;
   });
   return out;
 });

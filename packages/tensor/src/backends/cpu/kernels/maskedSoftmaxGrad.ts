@@ -4,7 +4,7 @@ import { forEachMaskedRow } from './maskedSoftmax.js';
 export const maskedSoftmaxGrad = cpuKernel('maskedSoftmaxGrad', (be, [y, dy, mask], { scale, causal }) => {
   const yv = be.values(y);
   const dv = be.values(dy);
-  const { out, values } = be.output(y.shape, 'f32');
+  const { out, values } = be.output(y.shape, 'f32', false);
   const rank = y.shape.length;
   const c = y.shape[rank - 1] ?? 1;
   const tq = rank >= 2 ? y.shape[rank - 2] : 1;

@@ -66,7 +66,7 @@ const FNS: Record<UnaryOp, (x: number) => number> = {
 
 export const unary = cpuKernel('unary', (b, [x], { op }) => {
   const xs = b.values(x);
-  const { out, values } = b.output(x.shape, x.dtype);
+  const { out, values } = b.output(x.shape, x.dtype, false);
   unaryLoop(op, x.dtype === 'i32', xs, values);
   return out;
 });

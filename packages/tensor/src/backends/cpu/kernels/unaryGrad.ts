@@ -21,7 +21,7 @@ const DERIVATIVES: Record<UnaryGradOp, (x: number) => number> = {
 export const unaryGrad = cpuKernel('unaryGrad', (b, [x, dy], { op }) => {
   const xs = b.values(x);
   const dys = b.values(dy);
-  const { out, values } = b.output(x.shape, 'f32');
+  const { out, values } = b.output(x.shape, 'f32', false);
   if (op === 'silu') {
     // the SwiGLU hot path, without a call per element
     for (let i = 0; i < xs.length; i++) {

@@ -5,7 +5,7 @@ export const where = cpuKernel('where', (be, [cond, a, b], { shape }) => {
   const cv = be.values(cond);
   const av = be.values(a);
   const bv = be.values(b);
-  const { out, values } = be.output(shape, a.dtype);
+  const { out, values } = be.output(shape, a.dtype, false);
   forEachBroadcastRow(shape, [cond.shape, a.shape, b.shape], (o, n, [ic, ia, ib], [sc, sa, sb]) => {
     if (sb === 0) {
       // the common masking form: where(mask, x, constant)
