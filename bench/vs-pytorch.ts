@@ -2,7 +2,10 @@
  * peftjs against PyTorch + PEFT on the same CPU, same configurations: `pnpm bench:vs-pytorch`.
  *
  *   tsx bench/vs-pytorch.ts [--rows tiny-lora,tiny-dora,llama23m-lora,llama23m-dora] [--rounds 2] [--steps 6]
- *       [--warmup 2] [--threads 2] [--python PATH] [--json FILE]
+ *       [--warmup 2] [--threads 2] [--python PATH] [--before DIR] [--json FILE]
+ *
+ * `--before DIR`: a built checkout of an older peftjs (with this bench/train-step.ts copied into it) whose rows
+ * are measured in the same rotation, for a before/after column under the same load.
  *
  * For each row it alternates the two sides (peftjs, PyTorch, peftjs, PyTorch, … `--rounds` times each), so that
  * both see the same background load, and reports each side's best median tokens/s and the ratio peftjs/PyTorch.
@@ -97,13 +100,25 @@ const py = findPython();
 if ('missing' in py) console.error(`PyTorch side skipped: ${py.missing}`);
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
 
-const table: { row: string; peftjs: SideResult; pytorch: SideResult | null }[] = [];
+const beforeDir = process.argv.includes('--before') ? arg('before', '') : null;
+const table: { row: string; peftjs: SideResult; pytorch: SideResult | null; before: SideResult | null }[] = [];
 for (const row of rows) {
   const [model, method] = row.split('-');
   const common = ['--model', model, '--method', method, '--steps', steps, '--warmup', warmup, '--tokens', tokensFile];
   let bestJs: SideResult | null = null;
   let bestPy: SideResult | null = null;
+  let bestBefore: SideResult | null = null;
   for (let r = 0; r < rounds; r++) {
+    if (beforeDir) {
+      const b = runJson(join(beforeDir, 'node_modules', '.bin', 'tsx'), [
+        join(beforeDir, 'bench', 'train-step.ts'),
+        '--backend',
+        'cpu',
+        ...common,
+      ]);
+      console.error(`${row} before  ${b.tokPerSec.toFixed(1)} tok/s (load ${loadavg()[0].toFixed(2)})`);
+      if (!bestBefore || b.tokPerSec > bestBefore.tokPerSec) bestBefore = b;
+    }
     const js = runJson(tsx, [join(here, 'train-step.ts'), '--backend', 'cpu', ...common]);
     console.error(`${row} peftjs  ${js.tokPerSec.toFixed(1)} tok/s (load ${loadavg()[0].toFixed(2)})`);
     if (!bestJs || js.tokPerSec > bestJs.tokPerSec) bestJs = js;
@@ -113,7 +128,7 @@ for (const row of rows) {
       if (!bestPy || p.tokPerSec > bestPy.tokPerSec) bestPy = p;
     }
   }
-  table.push({ row, peftjs: bestJs!, pytorch: bestPy });
+  table.push({ row, peftjs: bestJs!, pytorch: bestPy, before: bestBefore });
 }
 
 const fmt = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: x < 100 ? 1 : 0 });
@@ -123,16 +138,22 @@ console.log(
     .map((x) => x.toFixed(2))
     .join(' ')}; best of ${rounds} alternated runs per side, median tok/s over ${steps} steps after ${warmup}`,
 );
+const beforeCols = beforeDir ? ' before tok/s | before ratio | before peak |' : '';
 console.log(
-  '\n| model | batch × seq | method | peftjs CPU tok/s | PyTorch CPU tok/s | ratio | peak tensors (peftjs) |',
+  `\n| model | batch × seq | method |${beforeCols} peftjs CPU tok/s | PyTorch CPU tok/s | ratio | peak tensors (peftjs) |`,
 );
-console.log('|---|---|---|---:|---:|---:|---:|');
-for (const { row, peftjs, pytorch } of table) {
+console.log(`|---|---|---|${beforeDir ? '---:|---:|---:|' : ''}---:|---:|---:|---:|`);
+const mib = (r: SideResult) => `${((r.peakTensorBytes as number) / 2 ** 20).toFixed(0)} MiB`;
+for (const { row, peftjs, pytorch, before } of table) {
   const [model, method] = row.split('-');
-  const ratio = pytorch ? (peftjs.tokPerSec / pytorch.tokPerSec).toFixed(3) : 'n/a';
-  const mib = ((peftjs.peakTensorBytes as number) / 2 ** 20).toFixed(0);
+  const ratio = (r: SideResult) => (pytorch ? (r.tokPerSec / pytorch.tokPerSec).toFixed(3) : 'n/a');
+  const b = before
+    ? ` ${fmt(before.tokPerSec)} | ${ratio(before)} | ${mib(before)} |`
+    : beforeDir
+      ? ' – | – | – |'
+      : '';
   console.log(
-    `| ${label[model] ?? model} | ${peftjs.batch} × ${peftjs.seq} | ${method === 'dora' ? 'DoRA' : 'LoRA'} | ${fmt(peftjs.tokPerSec)} | ${pytorch ? fmt(pytorch.tokPerSec) : 'not run'} | ${ratio} | ${mib} MiB |`,
+    `| ${label[model] ?? model} | ${peftjs.batch} × ${peftjs.seq} | ${method === 'dora' ? 'DoRA' : 'LoRA'} |${b} ${fmt(peftjs.tokPerSec)} | ${pytorch ? fmt(pytorch.tokPerSec) : 'not run'} | ${ratio(peftjs)} | ${mib(peftjs)} |`,
   );
 }
 const jsonOut = process.argv.includes('--json') ? arg('json', '') : null;
