@@ -18,6 +18,7 @@ export { Tensor, Storage } from './tensor.js';
 export type { NestedArray } from './tensor.js';
 export * from './ops/index.js';
 export { backward, composite, dispose, hasGradient, keep, record, registerGradient, tidy } from './autograd.js';
+export type { SavedValues } from './autograd.js';
 export type { GradContext, GradFn, GradNode } from './autograd.js';
 export {
   destroyBackend,

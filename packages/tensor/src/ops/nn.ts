@@ -25,12 +25,16 @@ function lastAxisOp(name: 'softmax' | 'logSoftmax', x: Tensor, axis: number): Te
 export const softmax = (x: Tensor, axis = -1): Tensor => lastAxisOp('softmax', x, axis);
 /** log(softmax(x)) along `axis`, computed stably. */
 export const logSoftmax = (x: Tensor, axis = -1): Tensor => lastAxisOp('logSoftmax', x, axis);
-registerGradient('softmax', (dy, { output }) => [
-  () => kernel('softmaxGrad', 'softmaxGrad', [output, dy], { log: false }),
-]);
-registerGradient('logSoftmax', (dy, { output }) => [
-  () => kernel('logSoftmaxGrad', 'softmaxGrad', [output, dy], { log: true }),
-]);
+registerGradient(
+  'softmax',
+  (dy, { output }) => [() => kernel('softmaxGrad', 'softmaxGrad', [output, dy], { log: false })],
+  () => ({ output: true }),
+);
+registerGradient(
+  'logSoftmax',
+  (dy, { output }) => [() => kernel('logSoftmaxGrad', 'softmaxGrad', [output, dy], { log: true })],
+  () => ({ output: true }),
+);
 
 export interface CrossEntropyOptions {
   /** Label value that contributes nothing (PyTorch's default: -100). */
@@ -199,10 +203,14 @@ export function maskedSoftmax(
     causal,
   });
 }
-registerGradient<{ scale: number; causal: boolean }>('maskedSoftmax', (dy, { inputs, output, attrs }) => [
-  () => kernel('maskedSoftmaxGrad', 'maskedSoftmaxGrad', [output, dy, ...inputs.slice(1)], attrs),
-  null,
-]);
+registerGradient<{ scale: number; causal: boolean }>(
+  'maskedSoftmax',
+  (dy, { inputs, output, attrs }) => [
+    () => kernel('maskedSoftmaxGrad', 'maskedSoftmaxGrad', [output, dy, ...inputs.slice(1)], attrs),
+    null,
+  ],
+  () => ({ inputs: [false, true], output: true }),
+);
 
 /** bool [Tq, Tk]: true where key j is visible to query i (j ≤ i + Tk − Tq). */
 export function causalMask(tq: number, tk: number, like?: Tensor): Tensor {
@@ -238,9 +246,11 @@ export function dropout(x: Tensor, p: number, opts: { generator?: Generator; tra
 }
 
 // the same mask applied to dy (recomputed from the counters: nothing is stored)
-registerGradient<KernelSignatures['dropout']['attrs']>('dropout', (dy, { attrs }) => [
-  () => kernel('dropout', 'dropout', [dy], attrs),
-]);
+registerGradient<KernelSignatures['dropout']['attrs']>(
+  'dropout',
+  (dy, { attrs }) => [() => kernel('dropout', 'dropout', [dy], attrs)],
+  () => ({}),
+);
 
 /** x·wᵀ + b with torch's Linear layout (w is [out, in]). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
