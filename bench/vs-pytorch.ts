@@ -34,6 +34,7 @@ function arg(name: string, fallback: string): string {
 }
 const rows = arg('rows', 'tiny-lora,tiny-dora,llama23m-lora,llama23m-dora').split(',');
 const rounds = Number(arg('rounds', '2'));
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${rounds}`);
 const steps = arg('steps', '6');
 const warmup = arg('warmup', '2');
 const threads = arg('threads', '2');

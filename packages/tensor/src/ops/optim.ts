@@ -49,7 +49,10 @@ export function adamwStep(
     }
     const t = o.step;
     const tmp: Tensor[] = [];
-    const k = (x: Tensor) => (tmp.push(x), x);
+    const k = (x: Tensor) => {
+      tmp.push(x);
+      return x;
+    };
     const decayed = o.weightDecay !== 0 ? k(mul(param, 1 - o.lr * o.weightDecay)) : param;
     const m2 = m ? add(k(mul(m, o.beta1)), k(mul(grad, 1 - o.beta1))) : mul(grad, 1 - o.beta1);
     const g2 = k(square(grad));

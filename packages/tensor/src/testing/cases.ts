@@ -1429,10 +1429,7 @@ function nnCases(): OpCase[] {
     const out = R.ref(x.shape);
     for (let r = 0; r < out.data.length / tk; r++) {
       const i = r % tq;
-      const ok = Array.from(
-        { length: tk },
-        (_, j) => (!causal || j <= i + tk - tq) && (!allowed || allowed.data[r * tk + j] !== 0),
-      );
+      const ok = Array.from({ length: tk }, (_, j) => (!causal || j <= i + tk - tq) && allowed?.data[r * tk + j] !== 0);
       if (!ok.some(Boolean)) {
         for (let j = 0; j < tk; j++) out.data[r * tk + j] = 1 / tk; // every score is the same lowest value
         continue;
