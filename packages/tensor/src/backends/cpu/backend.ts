@@ -8,8 +8,18 @@ import { sizeOf } from '../../shape.js';
 const EMPTY = new Float32Array(0);
 /** Arrays below this many elements are cheaper to allocate than to pool. */
 const MIN_POOLED = 256;
-const poolKey = (v: TypedArray): string =>
-  `${v instanceof Float32Array ? 'f32' : v instanceof Int32Array ? 'i32' : 'bool'}:${v.length}`;
+// Pool keys name the array class, so a dtype only ever gets back an array of the class it allocates (dtypes may
+// share a class, e.g. bool and a byte type both on Uint8Array, and may then share arrays).
+const poolKey = (v: TypedArray): string => `${v.constructor.name}:${v.length}`;
+const classOf = new Map<DType, string>();
+const classNameOf = (dtype: DType): string => {
+  let c = classOf.get(dtype);
+  if (c === undefined) {
+    c = allocTyped(dtype, 0).constructor.name;
+    classOf.set(dtype, c);
+  }
+  return c;
+};
 
 /** A CPU buffer: a typed array owned by the backend. */
 export interface CpuData {
@@ -77,7 +87,7 @@ export class CpuBackend implements Backend {
     const n = sizeOf(shape);
     let values: T | undefined;
     if (n >= MIN_POOLED) {
-      const reused = this.free.get(`${dtype}:${n}`)?.pop();
+      const reused = this.free.get(`${classNameOf(dtype)}:${n}`)?.pop();
       if (reused) {
         this.freeBytes -= reused.byteLength;
         if (zeroed) reused.fill(0); // outputs start zeroed, as a fresh allocation does
