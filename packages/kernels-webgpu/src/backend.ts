@@ -4,8 +4,10 @@ import { isByteDType, sizeOf } from '@peftjs/tensor';
 import type { WebGPUDeviceHandle, WebGPUDeviceReport } from './device.js';
 import { WebGPUError, type WebGPUErrorKind } from './errors.js';
 import { registerWebGPUKernels } from './kernels/index.js';
-import { BufferPool, type PoolStats, STAGING_USAGE, TENSOR_USAGE, UNIFORM_USAGE, Usage } from './pool.js';
-import { type Program, packUniforms, programSource } from './program.js';
+import { PipelineCache } from './pipelines.js';
+import { BufferPool, type PoolStats, STAGING_USAGE, TENSOR_USAGE, UNIFORM_USAGE } from './pool.js';
+import { type Program, packUniforms } from './program.js';
+import { PassTimer } from './timing.js';
 
 /** A tensor buffer on the device. bool is stored as u32 (4 bytes an element); u8 / i8 pack four to a word. */
 export interface GPUData {
@@ -21,24 +23,18 @@ export interface WebGPUBackendOptions {
   flushEvery?: number;
   /** Most bytes of released buffers kept for reuse (default 1 GiB or a quarter of maxBufferSize, the smaller). */
   maxPooledBytes?: number;
+  /**
+   * Wrap every submit in error scopes (validation, out-of-memory, internal), so an error is attributed to the
+   * kernels of its submit. Off by default: errors then arrive through the device's uncaptured-error event, named
+   * by the program label Dawn quotes, and are thrown by the next read, flush or kernel call just the same.
+   */
+  debug?: boolean;
 }
 
 const MAP_READ = 0x0001;
-const SHADER_STAGE_COMPUTE = 0x4;
 
 /** Bytes bound for a tensor: its own size (not its size class), at least 4. */
 const bindSize = (d: GPUData): number => Math.max(4, d.bytes);
-
-interface PipelineEntry {
-  pipeline: GPUComputePipeline;
-  kernel: string;
-}
-
-interface TimingState {
-  querySet: GPUQuerySet;
-  capacity: number;
-  used: number;
-}
 
 /**
  * The WebGPU backend: tensor buffers from a size-bucketed pool, one compute pipeline per program key, and many
@@ -58,10 +54,11 @@ export class WebGPUBackend implements Backend {
    * constructs that take LLVM seconds to compile (fully unrolled inner loops).
    */
   readonly softwareAdapter: boolean;
+  /** Error scopes around every submit (see {@link WebGPUBackendOptions.debug}). */
+  readonly debug: boolean;
 
   private handle: WebGPUDeviceHandle | null;
-  private pipelines = new Map<string, PipelineEntry>();
-  private layouts = new Map<string, { bindGroupLayout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout }>();
+  private pipelines: PipelineCache;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dispatches = 0;
@@ -71,7 +68,7 @@ export class WebGPUBackend implements Backend {
   private lostError: WebGPUError | null = null;
   private lostPromise: Promise<never>;
   private destroyed = false;
-  private timing: TimingState | null = null;
+  private timing: PassTimer | null = null;
   /** Dispatches issued since creation (all kernels). */
   dispatchCount = 0;
   /** Submissions since creation. */
@@ -83,6 +80,12 @@ export class WebGPUBackend implements Backend {
     this.device = handle.device;
     this.report = handle.report;
     this.flushEvery = opts.flushEvery ?? 64;
+    this.debug = opts.debug ?? false;
+    this.pipelines = new PipelineCache(
+      this.device,
+      (p) => this.track(p),
+      (e) => this.errors.push(e),
+    );
     this.hasTimestamps = this.device.features.has('timestamp-query');
     const r = this.report;
     this.softwareAdapter =
@@ -196,11 +199,10 @@ export class WebGPUBackend implements Backend {
     this.destroyed = true;
     this.pass = null;
     this.encoder = null;
-    this.timing?.querySet.destroy();
+    this.timing?.destroy();
     this.timing = null;
     this.pool.destroyAll();
     this.pipelines.clear();
-    this.layouts.clear();
     this.handle?.destroy();
     this.handle = null;
   }
@@ -282,7 +284,7 @@ export class WebGPUBackend implements Backend {
     }
     if (grid.some((g) => g === 0)) return;
     const pipeline = this.pipeline(program);
-    const { bindGroupLayout } = this.layout(program.inputs.length, program.outputs.length);
+    const { bindGroupLayout } = this.pipelines.layout(program.inputs.length, program.outputs.length);
     const ubytes = packUniforms(program, uniforms);
     const ubuf = this.pool.acquire(ubytes.byteLength, UNIFORM_USAGE, 'uniforms');
     this.device.queue.writeBuffer(ubuf, 0, ubytes);
@@ -328,10 +330,7 @@ export class WebGPUBackend implements Backend {
    */
   async time<T>(fn: () => T): Promise<{ result: T; gpuMs: number | null; wallMs: number }> {
     await this.flush();
-    if (this.hasTimestamps) {
-      const capacity = 4096;
-      this.timing = { querySet: this.device.createQuerySet({ type: 'timestamp', count: capacity }), capacity, used: 0 };
-    }
+    if (this.hasTimestamps) this.timing = new PassTimer(this.device);
     const t0 = performance.now();
     let result: T;
     try {
@@ -339,33 +338,20 @@ export class WebGPUBackend implements Backend {
       this.endPass();
       await this.flush();
     } catch (e) {
-      this.timing?.querySet.destroy();
+      this.timing?.destroy();
       this.timing = null;
       throw e;
     }
     const wallMs = performance.now() - t0;
+    const timer = this.timing as PassTimer | null;
+    this.timing = null;
     let gpuMs: number | null = null;
-    const timing = this.timing as TimingState | null;
-    if (timing) {
-      this.timing = null;
-      const n = timing.used;
-      if (n > 0) {
-        const resolve = this.device.createBuffer({ size: n * 8, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
-        const staging = this.device.createBuffer({ size: n * 8, usage: STAGING_USAGE });
-        const enc = this.device.createCommandEncoder();
-        enc.resolveQuerySet(timing.querySet, 0, n, resolve, 0);
-        enc.copyBufferToBuffer(resolve, 0, staging, 0, n * 8);
-        this.device.queue.submit([enc.finish()]);
-        await Promise.race([staging.mapAsync(MAP_READ), this.lostPromise]);
-        const ts = new BigInt64Array(staging.getMappedRange().slice(0));
-        staging.unmap();
-        let ns = 0n;
-        for (let i = 0; i + 1 < n; i += 2) if (ts[i + 1] > ts[i]) ns += ts[i + 1] - ts[i];
-        gpuMs = Number(ns) / 1e6;
-        resolve.destroy();
-        staging.destroy();
+    if (timer) {
+      try {
+        gpuMs = await timer.read(this.lostPromise);
+      } finally {
+        timer.destroy();
       }
-      timing.querySet.destroy();
     }
     return { result, gpuMs, wallMs };
   }
@@ -420,8 +406,7 @@ export class WebGPUBackend implements Backend {
   }
 
   private isKernelLabel(s: string): boolean {
-    for (const e of this.pipelines.values()) if (e.kernel === s) return true;
-    return false;
+    return this.pipelines.isKernelLabel(s);
   }
 
   private ensureEncoder(): GPUCommandEncoder {
@@ -432,15 +417,8 @@ export class WebGPUBackend implements Backend {
   private ensurePass(): GPUComputePassEncoder {
     if (this.pass) return this.pass;
     const enc = this.ensureEncoder();
-    const t = this.timing;
-    if (t && t.used + 2 <= t.capacity) {
-      this.pass = enc.beginComputePass({
-        timestampWrites: { querySet: t.querySet, beginningOfPassWriteIndex: t.used, endOfPassWriteIndex: t.used + 1 },
-      });
-      t.used += 2;
-    } else {
-      this.pass = enc.beginComputePass();
-    }
+    const timestampWrites = this.timing?.nextPass();
+    this.pass = enc.beginComputePass(timestampWrites ? { timestampWrites } : undefined);
     return this.pass;
   }
 
@@ -451,88 +429,37 @@ export class WebGPUBackend implements Backend {
     }
   }
 
-  /** Submit the open encoder (if any) inside error scopes, and make the buffers it released reusable. */
+  /** Submit the open encoder (if any; inside error scopes in debug mode), and make the buffers it released reusable. */
   private submit(): void {
     if (!this.encoder) return;
     this.endPass();
-    const kernels = [...this.encoderKernels];
     const dev = this.device;
-    dev.pushErrorScope('internal');
-    dev.pushErrorScope('out-of-memory');
-    dev.pushErrorScope('validation');
-    const cb = this.encoder.finish();
-    dev.queue.submit([cb]);
-    const scopes = [dev.popErrorScope(), dev.popErrorScope(), dev.popErrorScope()];
+    if (this.debug) {
+      dev.pushErrorScope('internal');
+      dev.pushErrorScope('out-of-memory');
+      dev.pushErrorScope('validation');
+    }
+    dev.queue.submit([this.encoder.finish()]);
+    if (this.debug) {
+      const kernels = [...this.encoderKernels];
+      const scopes = [dev.popErrorScope(), dev.popErrorScope(), dev.popErrorScope()];
+      this.track(
+        Promise.all(scopes).then((errs) => {
+          for (const e of errs)
+            if (e) this.errors.push(new WebGPUError(kindOf(e), this.attribute(e.message, kernels), e.message));
+        }),
+      );
+    }
     this.encoder = null;
     this.dispatches = 0;
     this.encoderKernels.clear();
     this.submitCount++;
     this.pool.onSubmit();
-    this.track(
-      Promise.all(scopes).then((errs) => {
-        for (const e of errs)
-          if (e) this.errors.push(new WebGPUError(kindOf(e), this.attribute(e.message, kernels), e.message));
-      }),
-    );
-  }
-
-  private layout(
-    nIn: number,
-    nOut: number,
-  ): { bindGroupLayout: GPUBindGroupLayout; pipelineLayout: GPUPipelineLayout } {
-    const key = `${nIn}:${nOut}`;
-    let l = this.layouts.get(key);
-    if (!l) {
-      const entries: GPUBindGroupLayoutEntry[] = [
-        { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'uniform' } },
-      ];
-      for (let i = 0; i < nIn; i++)
-        entries.push({ binding: 1 + i, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'read-only-storage' } });
-      for (let i = 0; i < nOut; i++)
-        entries.push({ binding: 1 + nIn + i, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'storage' } });
-      const bindGroupLayout = this.device.createBindGroupLayout({ entries, label: `layout ${key}` });
-      const pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] });
-      l = { bindGroupLayout, pipelineLayout };
-      this.layouts.set(key, l);
-    }
-    return l;
   }
 
   /** The compute pipeline of a program, compiled on first use and cached by its key. */
   pipeline(program: Program): GPUComputePipeline {
-    const hit = this.pipelines.get(program.key);
-    if (hit) return hit.pipeline;
-    const code = programSource(program);
-    const dev = this.device;
-    dev.pushErrorScope('validation');
-    const module = dev.createShaderModule({ code, label: program.key });
-    const pipeline = dev.createComputePipeline({
-      layout: this.layout(program.inputs.length, program.outputs.length).pipelineLayout,
-      compute: { module, entryPoint: 'main' },
-      label: program.key,
-    });
-    const scope = dev.popErrorScope();
-    this.pipelines.set(program.key, { pipeline, kernel: program.kernel });
-    this.track(
-      scope.then(async (err) => {
-        if (!err) return;
-        this.pipelines.delete(program.key);
-        let detail = err.message;
-        let kind: WebGPUErrorKind = 'validation';
-        try {
-          const info = await module.getCompilationInfo();
-          const msgs = info.messages.filter((m) => m.type === 'error');
-          if (msgs.length) {
-            kind = 'compilation';
-            detail = msgs.map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
-          }
-        } catch {
-          // keep the validation message
-        }
-        this.errors.push(new WebGPUError(kind, program.kernel, `program ${program.key}: ${detail}`));
-      }),
-    );
-    return pipeline;
+    return this.pipelines.pipeline(program);
   }
 }
 

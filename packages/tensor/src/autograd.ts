@@ -17,6 +17,13 @@ export interface GradContext<A = unknown> {
  */
 export type GradFn<A = unknown> = (dy: Tensor, ctx: GradContext<A>) => ReadonlyArray<(() => Tensor) | null>;
 
+/**
+ * Which values an op's gradient reads, given which inputs track gradients: `inputs[i]` true when input i's values
+ * are read, `output` when the output's are. Registered with the gradient; ops without it are assumed to read
+ * everything. Intermediates that no gradient reads are freed when their composite op ends (see {@link composite}).
+ */
+export type SavedValues = (tracks: readonly boolean[]) => { inputs?: readonly boolean[]; output?: boolean };
+
 /** A recorded op application. */
 export interface GradNode {
   readonly op: string;
@@ -29,11 +36,19 @@ const ENGINE_GRADS = Symbol.for('@peftjs/tensor/gradients');
 const g = globalThis as unknown as Record<symbol, Map<string, GradFn<unknown>> | undefined>;
 g[ENGINE_GRADS] ??= new Map();
 const gradientRegistry: Map<string, GradFn<unknown>> = g[ENGINE_GRADS];
+const SAVED = Symbol.for('@peftjs/tensor/saved-values');
+const gs = globalThis as unknown as Record<symbol, Map<string, SavedValues> | undefined>;
+gs[SAVED] ??= new Map();
+const savedRegistry: Map<string, SavedValues> = gs[SAVED];
 
-/** Register the gradient of op `name` (one per op, TF.js-style). */
-export function registerGradient<A>(name: string, fn: GradFn<A>): void {
+/**
+ * Register the gradient of op `name` (one per op, TF.js-style), optionally with the values it reads (default:
+ * all inputs and the output).
+ */
+export function registerGradient<A>(name: string, fn: GradFn<A>, saved?: SavedValues): void {
   if (gradientRegistry.has(name)) throw new GradError(`a gradient for '${name}' is already registered`);
   gradientRegistry.set(name, fn as GradFn<unknown>);
+  if (saved) savedRegistry.set(name, saved);
 }
 
 export function hasGradient(name: string): boolean {
@@ -49,6 +64,17 @@ export function record<A>(name: string, inputs: readonly Tensor[], output: Tenso
   const gradFn = gradientRegistry.get(name);
   if (!gradFn) throw new GradError(`op '${name}' has no registered gradient`);
   output.gradNode = { op: name, inputs, attrs, gradFn };
+  const saved = savedRegistry.get(name);
+  if (!saved) {
+    for (const t of inputs) t.savedForGrad = true;
+    output.savedForGrad = true;
+  } else {
+    const s = saved(inputs.map((t) => t.tracksGrad));
+    inputs.forEach((t, i) => {
+      if (s.inputs?.[i]) t.savedForGrad = true;
+    });
+    if (s.output) output.savedForGrad = true;
+  }
   return output;
 }
 
@@ -104,8 +130,10 @@ export function backward(root: Tensor, seed?: Tensor): void {
         else dy.dispose();
         continue;
       }
-      for (const input of node.inputs) {
-        if (input.isDisposed && input.tracksGrad) {
+      const reads = savedRegistry.get(node.op)?.(node.inputs.map((x) => x.tracksGrad));
+      for (const [i, input] of node.inputs.entries()) {
+        const needed = reads ? (reads.inputs?.[i] ?? false) : input.tracksGrad;
+        if (input.isDisposed && needed) {
           dy.dispose();
           throw new GradError(
             `backward(): op '${node.op}' needs its input of shape [${input.shape.join(', ')}], which was disposed; ` +
@@ -221,12 +249,34 @@ export function composite(fn: () => Tensor): Tensor {
   const idx = engine.scopes.lastIndexOf(scope);
   if (idx >= 0) engine.scopes.splice(idx, 1);
   const parent = engine.scopes[engine.scopes.length - 1];
+  // intermediates of out's graph whose values no gradient reads: free their storage now (the peak is the
+  // activations kept for backward), keep the tensors (graph nodes, shapes) until out goes
+  const unread = out.gradNode ? unreadIntermediates(out, scope) : null;
   for (const t of scope) {
     if (t === out) parent?.add(t);
-    else if (out.gradNode) out.adopt(t);
-    else t.dispose();
+    else if (out.gradNode) {
+      if (unread!.has(t)) t.releaseData();
+      out.adopt(t);
+    } else t.dispose();
   }
   return out;
+}
+
+/** Members of `scope` reachable from `out` through recorded inputs whose values no recorded gradient reads. */
+function unreadIntermediates(out: Tensor, scope: Set<Tensor>): Set<Tensor> {
+  const found = new Set<Tensor>();
+  const seen = new Set<Tensor>([out]);
+  const stack: Tensor[] = [out];
+  while (stack.length) {
+    const t = stack.pop()!;
+    for (const i of t.gradNode?.inputs ?? []) {
+      if (seen.has(i) || !scope.has(i)) continue;
+      seen.add(i);
+      if (!i.savedForGrad && !i.requiresGrad) found.add(i);
+      stack.push(i);
+    }
+  }
+  return found;
 }
 
 /** Exempt `t` from disposal by the enclosing scopes (parameters, optimizer state, gradients). */

@@ -60,6 +60,11 @@ export function getKernel<K extends KernelName>(backendName: string, name: K): K
   return impl as unknown as KernelImpl<K>;
 }
 
+/** Whether backend `backendName` registered kernel `name` (for the optional fused kernels). */
+export function hasKernel(backendName: string, name: KernelName): boolean {
+  return kernelRegistry.has(key(backendName, name));
+}
+
 /** Kernels of the contract that `backendName` has not registered (empty for a complete backend). */
 export function missingKernels(backendName: string): KernelName[] {
   return KERNEL_NAMES.filter((n) => !kernelRegistry.has(key(backendName, n)));

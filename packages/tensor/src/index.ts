@@ -18,6 +18,7 @@ export { Tensor, Storage } from './tensor.js';
 export type { NestedArray } from './tensor.js';
 export * from './ops/index.js';
 export { backward, composite, dispose, hasGradient, keep, record, registerGradient, tidy } from './autograd.js';
+export type { SavedValues } from './autograd.js';
 export type { GradContext, GradFn, GradNode } from './autograd.js';
 export {
   destroyBackend,
@@ -30,10 +31,11 @@ export {
   setBackend,
 } from './engine.js';
 export type { BackendFactory, MemoryInfo } from './engine.js';
-export { getKernel, missingKernels, registerKernel, runKernel } from './backend.js';
+export { getKernel, hasKernel, missingKernels, registerKernel, runKernel } from './backend.js';
 export type { Backend, KernelImpl, KernelOutput } from './backend.js';
-export { BYTE_KERNELS, KERNEL_NAMES } from './kernels.js';
+export { BYTE_KERNELS, KERNEL_NAMES, OPTIONAL_KERNEL_NAMES } from './kernels.js';
 export type {
+  AdamWAttrs,
   BinaryOp,
   CompareOp,
   DataId,

@@ -140,6 +140,41 @@ export interface KernelSignatures {
    * then larger values, ties by the smaller index. Output shape: x.shape with the last axis replaced by k.
    */
   topk: { inputs: [x: TensorInfo]; attrs: { k: number } };
+
+  // Optional fused kernels (OPTIONAL_KERNEL_NAMES): the op layer uses them where the backend has them and composes
+  // the contract's kernels otherwise, with the same f32 roundings, so results do not depend on which path ran.
+
+  /**
+   * Attention probabilities over the last axis of scores x [..., Tq, Tk]: softmax of `fround(x · scale)`, with
+   * masked positions set to the lowest f32 first (Hugging Face's eager semantics): future keys (j > i + Tk − Tq)
+   * when `causal`, and keys where the bool `mask` (broadcast to x, optional second input) is false.
+   */
+  maskedSoftmax: { inputs: TensorInfo[]; attrs: { scale: number; causal: boolean } };
+  /** dx of maskedSoftmax from its output y and dy: fround(y·(dy − Σ y·dy)) · scale at visible positions, 0 elsewhere. */
+  maskedSoftmaxGrad: { inputs: TensorInfo[]; attrs: { scale: number; causal: boolean } };
+  /**
+   * Inverted dropout in one pass: out[i] = uniformAt(key, counter + i) ≥ fround(p) ? fround(x[i] · fround(1/(1−p)))
+   * : 0 (the same mask the randomUniform kernel draws). Applied to dy with the same attributes it is its own gradient.
+   */
+  dropout: { inputs: [x: TensorInfo]; attrs: { p: number; key: readonly [number, number]; counter: number } };
+  /**
+   * One part of torch's AdamW step, elementwise, each product and sum rounded to f32 as the composed ops round:
+   * `m`: inputs [g] or [g, m] → β₁m + (1−β₁)g; `v`: [g] or [g, v] → β₂v + (1−β₂)g²; `param`: [p, m, v] →
+   * p·(1 − lr·wd) − (m / (√v / √(1−β₂ᵗ) + ε)) · lr/(1−β₁ᵗ). Scalars are rounded to f32 as constants are.
+   */
+  adamw: { inputs: TensorInfo[]; attrs: AdamWAttrs };
+}
+
+/** Attributes of the {@link KernelSignatures.adamw} kernel. */
+export interface AdamWAttrs {
+  part: 'm' | 'v' | 'param';
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step number t (bias corrections). */
+  step: number;
 }
 
 export type KernelName = keyof KernelSignatures;
@@ -182,3 +217,5 @@ export const BYTE_KERNELS: ReadonlySet<KernelName> = new Set<KernelName>([
   'dequantizeInt8',
   'matmulInt8',
 ]);
+/** Fused kernels a backend may register; ops fall back to composing the kernels of {@link KERNEL_NAMES}. */
+export const OPTIONAL_KERNEL_NAMES: readonly KernelName[] = ['maskedSoftmax', 'maskedSoftmaxGrad', 'dropout', 'adamw'];

@@ -52,6 +52,10 @@ export class Tensor {
   private storageRef: Storage | null;
   /** Tensors whose lifetime is tied to this one (constants its gradient needs). */
   private owned: Tensor[] | null = null;
+  /** Disposed (not merely its storage released early, see {@link releaseData}). */
+  private disposed = false;
+  /** @internal Some recorded op's gradient reads this tensor's values (set by `record`). */
+  savedForGrad = false;
 
   /** @internal Use the creation functions ({@link tensor}, {@link zeros}, …) instead. */
   constructor(storage: Storage, shape: Shape, dtype: DType, requiresGrad = false) {
@@ -109,8 +113,9 @@ export class Tensor {
 
   /** Free the storage (shared storage is freed when its last tensor goes). Safe to call twice. */
   dispose(): void {
-    if (!this.storageRef) return;
-    this.storageRef.release();
+    if (this.disposed) return;
+    this.disposed = true;
+    this.storageRef?.release();
     this.storageRef = null;
     engine.untrack(this);
     if (this.owned) {
@@ -121,6 +126,14 @@ export class Tensor {
       this.grad.dispose();
       this.grad = null;
     }
+  }
+  /**
+   * @internal Free the storage now but keep the tensor (its shape, graph node and owned constants) until it is
+   * disposed: for intermediates that no gradient reads. Reading its values afterwards is a DisposedError.
+   */
+  releaseData(): void {
+    this.storageRef?.release();
+    this.storageRef = null;
   }
   /** @internal Tie `t`'s lifetime to this tensor: it leaves every scope and is disposed with this tensor. */
   adopt(t: Tensor): void {

@@ -1,5 +1,6 @@
 import { registerKernel } from '@peftjs/tensor';
 import type { WebGPUKernel } from '../kernel.js';
+import { adamw } from './adamw.js';
 import { argmax } from './argmax.js';
 import { binary } from './binary.js';
 import { broadcastTo } from './broadcastTo.js';
@@ -8,8 +9,11 @@ import { compare } from './compare.js';
 import { concat } from './concat.js';
 import { crossEntropy } from './crossEntropy.js';
 import { crossEntropyGrad } from './crossEntropyGrad.js';
+import { dropout } from './dropout.js';
 import { fill } from './fill.js';
 import { gather } from './gather.js';
+import { maskedSoftmax } from './maskedSoftmax.js';
+import { maskedSoftmaxGrad } from './maskedSoftmaxGrad.js';
 import { matmul } from './matmul.js';
 import { padSlice } from './padSlice.js';
 import { dequantize4bit, dequantizeInt8, matmul4bit, matmulInt8 } from './quant.js';
@@ -25,8 +29,9 @@ import { unary } from './unary.js';
 import { unaryGrad } from './unaryGrad.js';
 import { where } from './where.js';
 
-/** Every kernel of the contract, one file each. */
+/** Every kernel of the contract and the optional fused ones, one file each. */
 export const WEBGPU_KERNELS: WebGPUKernel[] = [
+  adamw,
   argmax,
   binary,
   broadcastTo,
@@ -35,8 +40,11 @@ export const WEBGPU_KERNELS: WebGPUKernel[] = [
   concat,
   crossEntropy,
   crossEntropyGrad,
+  dropout,
   fill,
   gather,
+  maskedSoftmax,
+  maskedSoftmaxGrad,
   matmul,
   padSlice,
   randomUniform,
@@ -59,7 +67,8 @@ export const WEBGPU_KERNELS: WebGPUKernel[] = [
 let kernelsRegistered = false;
 
 /**
- * Register the kernels under backend name 'webgpu' (once per copy of the tensor package's registry). Called by
+ * Register the kernels (the contract's and the optional fused ones) under backend name 'webgpu' (once per copy of the
+ * tensor package's registry). Called by
  * registerWebGPUBackend() and by the WebGPUBackend constructor.
  */
 export function registerWebGPUKernels(): void {

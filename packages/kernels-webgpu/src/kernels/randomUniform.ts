@@ -6,7 +6,7 @@ import { grid1D, mainElementwise } from '../program.js';
  * uniformAt(key, counter + i) = (mix32(mix32(mix32(lo ^ k0) + hi) ^ k1) >> 8) · 2^-24 with the 53-bit counter split
  * into lo/hi words (the carry of lo + i goes into hi). WGSL's u32 multiply wraps like Math.imul.
  */
-const MIX = /* wgsl */ `
+export const MIX = /* wgsl */ `
 fn mix32(x0: u32) -> u32 {
   var x = x0;
   x = x ^ (x >> 16u);

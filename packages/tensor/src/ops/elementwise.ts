@@ -45,16 +45,21 @@ const fusedGrad =
   (dy: Tensor, { inputs }: { inputs: readonly Tensor[] }) => [
     () => kernel(`${op}Grad`, 'unaryGrad', [inputs[0], dy], { op }),
   ];
-for (const op of ['tanh', 'sigmoid', 'relu', 'gelu', 'geluTanh', 'silu'] as const) registerGradient(op, fusedGrad(op));
-registerGradient('neg', (dy) => [() => neg(dy)]);
-registerGradient('exp', (dy, { output }) => [() => mul(dy, output)]);
-registerGradient('log', (dy, { inputs }) => [() => div(dy, inputs[0])]);
-registerGradient('sqrt', (dy, { output }) => [() => div(mul(dy, 0.5), output)]);
-registerGradient('rsqrt', (dy, { output }) => [() => mul(dy, mul(pow(output, 3), -0.5))]);
+// Which values each gradient reads (the rest of an op's intermediates are freed early, see composite).
+const READS_INPUT = () => ({ inputs: [true] });
+const READS_OUTPUT = () => ({ output: true });
+const READS_NOTHING = () => ({});
+for (const op of ['tanh', 'sigmoid', 'relu', 'gelu', 'geluTanh', 'silu'] as const)
+  registerGradient(op, fusedGrad(op), READS_INPUT);
+registerGradient('neg', (dy) => [() => neg(dy)], READS_NOTHING);
+registerGradient('exp', (dy, { output }) => [() => mul(dy, output)], READS_OUTPUT);
+registerGradient('log', (dy, { inputs }) => [() => div(dy, inputs[0])], READS_INPUT);
+registerGradient('sqrt', (dy, { output }) => [() => div(mul(dy, 0.5), output)], READS_OUTPUT);
+registerGradient('rsqrt', (dy, { output }) => [() => mul(dy, mul(pow(output, 3), -0.5))], READS_OUTPUT);
 registerGradient('abs', (dy, { inputs }) => [() => mul(dy, sign(inputs[0]))]);
 registerGradient('sin', (dy, { inputs }) => [() => mul(dy, cos(inputs[0]))]);
 registerGradient('cos', (dy, { inputs }) => [() => neg(mul(dy, sin(inputs[0])))]);
-registerGradient('square', (dy, { inputs }) => [() => mul(dy, mul(inputs[0], 2))]);
+registerGradient('square', (dy, { inputs }) => [() => mul(dy, mul(inputs[0], 2))], READS_INPUT);
 registerGradient('reciprocal', (dy, { output }) => [() => neg(mul(dy, square(output)))]);
 registerGradient('sign', () => [null]);
 
@@ -95,18 +100,22 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
   return r;
 }
 
-registerGradient('add', (dy, { inputs: [a, b] }) => [
-  () => unbroadcast(dy.detach(), a.shape),
-  () => unbroadcast(dy.detach(), b.shape),
-]);
-registerGradient('sub', (dy, { inputs: [a, b] }) => [
-  () => unbroadcast(dy.detach(), a.shape),
-  () => unbroadcast(neg(dy), b.shape),
-]);
-registerGradient('mul', (dy, { inputs: [a, b] }) => [
-  () => unbroadcast(mul(dy, b), a.shape),
-  () => unbroadcast(mul(dy, a), b.shape),
-]);
+registerGradient(
+  'add',
+  (dy, { inputs: [a, b] }) => [() => unbroadcast(dy.detach(), a.shape), () => unbroadcast(dy.detach(), b.shape)],
+  READS_NOTHING,
+);
+registerGradient(
+  'sub',
+  (dy, { inputs: [a, b] }) => [() => unbroadcast(dy.detach(), a.shape), () => unbroadcast(neg(dy), b.shape)],
+  READS_NOTHING,
+);
+registerGradient(
+  'mul',
+  (dy, { inputs: [a, b] }) => [() => unbroadcast(mul(dy, b), a.shape), () => unbroadcast(mul(dy, a), b.shape)],
+  // each side's gradient reads the other side
+  ([ta, tb]) => ({ inputs: [tb, ta] }),
+);
 registerGradient('div', (dy, { inputs: [a, b] }) => [
   () => unbroadcast(div(dy, b), a.shape),
   () => unbroadcast(neg(div(mul(dy, a), square(b))), b.shape),
@@ -156,11 +165,15 @@ export function where(cond: Tensor, x: Tensor | number, y: Tensor | number): Ten
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
   return finish(record('where', [cond, a, b], kernel('where', 'where', [cond, a, b], { shape }), undefined), consts);
 }
-registerGradient('where', (dy, { inputs: [cond, a, b] }) => [
-  null,
-  () => unbroadcast(where(cond, dy, 0), a.shape),
-  () => unbroadcast(where(cond, 0, dy), b.shape),
-]);
+registerGradient(
+  'where',
+  (dy, { inputs: [cond, a, b] }) => [
+    null,
+    () => unbroadcast(where(cond, dy, 0), a.shape),
+    () => unbroadcast(where(cond, 0, dy), b.shape),
+  ],
+  () => ({ inputs: [true, false, false] }),
+);
 
 /** Fill positions where `mask` is true with `value` (torch's masked_fill). */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
@@ -179,4 +192,4 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   const out = kernel('cast', 'cast', [x], { dtype });
   return isFloat(x.dtype) && isFloat(dtype) ? record('cast', [x], out, { from: x.dtype }) : out;
 }
-registerGradient<{ from: DType }>('cast', (dy, { attrs }) => [() => cast(dy, attrs.from)]);
+registerGradient<{ from: DType }>('cast', (dy, { attrs }) => [() => cast(dy, attrs.from)], READS_NOTHING);

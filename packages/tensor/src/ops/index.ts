@@ -6,3 +6,4 @@ export * from './reduce.js';
 export * from './shape.js';
 export * from './quant.js';
 export * from './topk.js';
+export * from './optim.js';

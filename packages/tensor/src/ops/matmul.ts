@@ -74,19 +74,26 @@ function matmulRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean, m: nu
   return r;
 }
 
-registerGradient<MatmulAttrs>('matmul', (dy, { inputs: [a, b], attrs: { transA, transB } }) => [
-  () =>
-    unbroadcast(transA ? matmul(b, dy, { transA: transB, transB: true }) : matmul(dy, b, { transB: !transB }), a.shape),
-  () => {
-    // A shared 2-D weight: fold the batch of `a` and `dy` into one [K, M·B]×[M·B, N] product.
-    if (b.rank === 2 && a.rank > 2 && !transA) {
-      const a2 = reshape(a, [-1, a.shape[a.rank - 1]]);
-      const d2 = reshape(dy, [-1, dy.shape[dy.rank - 1]]);
-      return transB ? matmul(d2, a2, { transA: true }) : matmul(a2, d2, { transA: true });
-    }
-    return unbroadcast(
-      transB ? matmul(dy, a, { transA: true, transB: transA }) : matmul(a, dy, { transA: !transA }),
-      b.shape,
-    );
-  },
-]);
+registerGradient<MatmulAttrs>(
+  'matmul',
+  (dy, { inputs: [a, b], attrs: { transA, transB } }) => [
+    () =>
+      unbroadcast(
+        transA ? matmul(b, dy, { transA: transB, transB: true }) : matmul(dy, b, { transB: !transB }),
+        a.shape,
+      ),
+    () => {
+      // A shared 2-D weight: fold the batch of `a` and `dy` into one [K, M·B]×[M·B, N] product.
+      if (b.rank === 2 && a.rank > 2 && !transA) {
+        const a2 = reshape(a, [-1, a.shape[a.rank - 1]]);
+        const d2 = reshape(dy, [-1, dy.shape[dy.rank - 1]]);
+        return transB ? matmul(d2, a2, { transA: true }) : matmul(a2, d2, { transA: true });
+      }
+      return unbroadcast(
+        transB ? matmul(dy, a, { transA: true, transB: transA }) : matmul(a, dy, { transA: !transA }),
+        b.shape,
+      );
+    },
+  ],
+  ([ta, tb]) => ({ inputs: [tb, ta] }),
+);

@@ -1,7 +1,9 @@
 import { composite, record, registerGradient } from '../autograd.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
-import { normAxis } from '../shape.js';
+import { hasKernel } from '../backend.js';
+import type { KernelSignatures } from '../kernels.js';
+import { broadcastShapes, normAxis, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from './creation.js';
 import { add, cast, compare, div, mul, neg, rsqrt, square, sub, where } from './elementwise.js';
@@ -23,12 +25,16 @@ function lastAxisOp(name: 'softmax' | 'logSoftmax', x: Tensor, axis: number): Te
 export const softmax = (x: Tensor, axis = -1): Tensor => lastAxisOp('softmax', x, axis);
 /** log(softmax(x)) along `axis`, computed stably. */
 export const logSoftmax = (x: Tensor, axis = -1): Tensor => lastAxisOp('logSoftmax', x, axis);
-registerGradient('softmax', (dy, { output }) => [
-  () => kernel('softmaxGrad', 'softmaxGrad', [output, dy], { log: false }),
-]);
-registerGradient('logSoftmax', (dy, { output }) => [
-  () => kernel('logSoftmaxGrad', 'softmaxGrad', [output, dy], { log: true }),
-]);
+registerGradient(
+  'softmax',
+  (dy, { output }) => [() => kernel('softmaxGrad', 'softmaxGrad', [output, dy], { log: false })],
+  () => ({ output: true }),
+);
+registerGradient(
+  'logSoftmax',
+  (dy, { output }) => [() => kernel('logSoftmaxGrad', 'softmaxGrad', [output, dy], { log: true })],
+  () => ({ output: true }),
+);
 
 export interface CrossEntropyOptions {
   /** Label value that contributes nothing (PyTorch's default: -100). */
@@ -153,17 +159,58 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const scale = opts.scale ?? 1 / Math.sqrt(d);
   if (opts.mask && opts.mask.dtype !== 'bool') throw new DTypeError('scaledDotProductAttention', 'mask must be bool');
   return composite(() => {
-    let scores = mul(matmul(q, k, { transB: true }), scale);
-    const tq = q.shape[q.rank - 2];
-    const tk = k.shape[k.rank - 2];
-    if (opts.causal) scores = where(causalMask(tq, tk, q), scores, F32_LOWEST);
-    if (opts.mask) scores = where(opts.mask, scores, F32_LOWEST);
-    let probs = softmax(scores, -1);
+    let probs = maskedSoftmax(matmul(q, k, { transB: true }), { scale, causal: opts.causal, mask: opts.mask });
     if (opts.dropout && opts.dropout.p > 0)
       probs = dropout(probs, opts.dropout.p, { generator: opts.dropout.generator });
     return matmul(probs, v);
   });
 }
+
+/**
+ * The attention probabilities softmax(x·scale + masks) over the last axis of scores x [..., Tq, Tk], masked scores
+ * set to the lowest f32 first: keys after the query (shifted by Tk − Tq) when `causal`, and keys where the bool
+ * `mask` (broadcastable to x) is false. One fused kernel (forward and backward) where the backend has it, the
+ * composition mul → where → where → softmax otherwise; both round identically.
+ */
+export function maskedSoftmax(
+  x: Tensor,
+  opts: { scale?: number; causal?: boolean; mask?: Tensor | null } = {},
+): Tensor {
+  const scale = opts.scale ?? 1;
+  const causal = opts.causal ?? false;
+  const mask = opts.mask ?? null;
+  if (x.dtype !== 'f32') throw new DTypeError('maskedSoftmax', `expects f32 scores, got ${x.dtype}`);
+  if (mask && mask.dtype !== 'bool') throw new DTypeError('maskedSoftmax', 'mask must be bool');
+  if (causal && x.rank < 2)
+    throw new ShapeError('maskedSoftmax', 'causal masking needs scores [..., Tq, Tk]', [x.shape]);
+  const backend = backendOf('maskedSoftmax', mask ? [x, mask] : [x]);
+  const fused =
+    hasKernel(backend.name, 'maskedSoftmax') &&
+    (!mask || shapesEqual(broadcastShapes('maskedSoftmax', mask.shape, x.shape), x.shape));
+  if (!fused) {
+    return composite(() => {
+      let scores = mul(x, scale);
+      const tq = x.shape[x.rank - 2];
+      const tk = x.shape[x.rank - 1];
+      if (causal) scores = where(causalMask(tq, tk, x), scores, F32_LOWEST);
+      if (mask) scores = where(mask, scores, F32_LOWEST);
+      return softmax(scores, -1);
+    });
+  }
+  const inputs = mask ? [x, mask] : [x];
+  return record('maskedSoftmax', inputs, kernel('maskedSoftmax', 'maskedSoftmax', inputs, { scale, causal }, backend), {
+    scale,
+    causal,
+  });
+}
+registerGradient<{ scale: number; causal: boolean }>(
+  'maskedSoftmax',
+  (dy, { inputs, output, attrs }) => [
+    () => kernel('maskedSoftmaxGrad', 'maskedSoftmaxGrad', [output, dy, ...inputs.slice(1)], attrs),
+    null,
+  ],
+  () => ({ inputs: [false, true], output: true }),
+);
 
 /** bool [Tq, Tk]: true where key j is visible to query i (j ≤ i + Tk − Tq). */
 export function causalMask(tq: number, tk: number, like?: Tensor): Tensor {
@@ -181,6 +228,11 @@ export function dropout(x: Tensor, p: number, opts: { generator?: Generator; tra
   if (p === 0 || opts.training === false) return x;
   const gen = opts.generator ?? getDefaultGenerator();
   const counter = gen.take(x.size);
+  const backend = backendOf('dropout', [x]);
+  if (x.dtype === 'f32' && hasKernel(backend.name, 'dropout')) {
+    const attrs = { p, key: gen.key, counter };
+    return record('dropout', [x], kernel('dropout', 'dropout', [x], attrs, backend), attrs);
+  }
   return composite(() => {
     const u = kernel(
       'dropout',
@@ -192,6 +244,13 @@ export function dropout(x: Tensor, p: number, opts: { generator?: Generator; tra
     return where(compare('ge', u, p), mul(x, 1 / (1 - p)), 0);
   });
 }
+
+// the same mask applied to dy (recomputed from the counters: nothing is stored)
+registerGradient<KernelSignatures['dropout']['attrs']>(
+  'dropout',
+  (dy, { attrs }) => [() => kernel('dropout', 'dropout', [dy], attrs)],
+  () => ({}),
+);
 
 /** x·wᵀ + b with torch's Linear layout (w is [out, in]). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {

@@ -71,9 +71,11 @@ export function argmax(x: Tensor, axis = -1, keepdim = false): Tensor {
   return r;
 }
 
-registerGradient<ReduceAttrs>('sum', (dy, { inputs: [x], attrs }) => [
-  () => expand(reshape(dy, keptShape(x.shape, attrs.axes)), x.shape),
-]);
+registerGradient<ReduceAttrs>(
+  'sum',
+  (dy, { inputs: [x], attrs }) => [() => expand(reshape(dy, keptShape(x.shape, attrs.axes)), x.shape)],
+  () => ({}),
+);
 const extremumGrad = (
   dy: Tensor,
   { inputs: [x], output, attrs }: { inputs: readonly Tensor[]; output: Tensor; attrs: ReduceAttrs },

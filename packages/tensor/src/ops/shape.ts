@@ -21,7 +21,11 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (sizeOf(out) !== x.size) throw new ShapeError('reshape', `size ${x.size} does not fit`, [x.shape, shape]);
   return record('reshape', [x], x.shareStorage(out), undefined);
 }
-registerGradient('reshape', (dy, { inputs: [x] }) => [() => reshape(dy, x.shape)]);
+registerGradient(
+  'reshape',
+  (dy, { inputs: [x] }) => [() => reshape(dy, x.shape)],
+  () => ({}),
+);
 
 export const flatten = (x: Tensor, startDim = 0): Tensor => {
   const s = normAxis('flatten', startDim, Math.max(x.rank, 1));
@@ -49,13 +53,17 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (p.every((a, i) => a === i)) return record('permute', [x], x.shareStorage(x.shape), { perm: p });
   return record('permute', [x], kernel('permute', 'transpose', [x], { perm: p }), { perm: p });
 }
-registerGradient<{ perm: number[] }>('permute', (dy, { attrs }) => {
-  const inv = new Array<number>(attrs.perm.length);
-  attrs.perm.forEach((a, i) => {
-    inv[a] = i;
-  });
-  return [() => permute(dy, inv)];
-});
+registerGradient<{ perm: number[] }>(
+  'permute',
+  (dy, { attrs }) => {
+    const inv = new Array<number>(attrs.perm.length);
+    attrs.perm.forEach((a, i) => {
+      inv[a] = i;
+    });
+    return [() => permute(dy, inv)];
+  },
+  () => ({}),
+);
 
 /** Swap two axes (the last two by default). */
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
@@ -78,7 +86,11 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   if (shapesEqual(x.shape, target)) return record('expand', [x], x.shareStorage(target), undefined);
   return record('expand', [x], kernel('expand', 'broadcastTo', [x], { shape: target }), undefined);
 }
-registerGradient('expand', (dy, { inputs: [x] }) => [() => unbroadcast(dy.detach(), x.shape)]);
+registerGradient(
+  'expand',
+  (dy, { inputs: [x] }) => [() => unbroadcast(dy.detach(), x.shape)],
+  () => ({}),
+);
 
 /**
  * The box starting at `begin` (negative counts from the end) of `size` (-1 or omitted: to the end).
@@ -101,9 +113,11 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   }
   return record('slice', [x], kernel('slice', 'slice', [x], { begin: b, size: s }), { begin: b });
 }
-registerGradient<{ begin: number[] }>('slice', (dy, { inputs: [x], attrs }) => [
-  () => kernel('sliceGrad', 'padSlice', [dy], { shape: x.shape, begin: attrs.begin }),
-]);
+registerGradient<{ begin: number[] }>(
+  'slice',
+  (dy, { inputs: [x], attrs }) => [() => kernel('sliceGrad', 'padSlice', [dy], { shape: x.shape, begin: attrs.begin })],
+  () => ({}),
+);
 
 /** `length` entries of `axis` from `start`. */
 export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
@@ -138,14 +152,18 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   }
   return record('concat', xs, kernel('concat', 'concat', xs, { axis: a }), { axis: a });
 }
-registerGradient<{ axis: number }>('concat', (dy, { inputs, attrs }) => {
-  let offset = 0;
-  return inputs.map((t) => {
-    const start = offset;
-    offset += t.shape[attrs.axis];
-    return () => narrow(dy, attrs.axis, start, t.shape[attrs.axis]);
-  });
-});
+registerGradient<{ axis: number }>(
+  'concat',
+  (dy, { inputs, attrs }) => {
+    let offset = 0;
+    return inputs.map((t) => {
+      const start = offset;
+      offset += t.shape[attrs.axis];
+      return () => narrow(dy, attrs.axis, start, t.shape[attrs.axis]);
+    });
+  },
+  () => ({}),
+);
 
 /** Join tensors along a new axis. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
@@ -168,10 +186,14 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   const a = normAxis('gather', axis, x.rank);
   return record('gather', [x, indices], kernel('gather', 'gather', [x, indices], { axis: a }), { axis: a });
 }
-registerGradient<{ axis: number }>('gather', (dy, { inputs: [x, indices], attrs }) => [
-  () => kernel('gatherGrad', 'scatterAdd', [dy, indices], { axis: attrs.axis, shape: x.shape }),
-  null,
-]);
+registerGradient<{ axis: number }>(
+  'gather',
+  (dy, { inputs: [x, indices], attrs }) => [
+    () => kernel('gatherGrad', 'scatterAdd', [dy, indices], { axis: attrs.axis, shape: x.shape }),
+    null,
+  ],
+  () => ({ inputs: [false, true] }),
+);
 
 /** Rows of an embedding table [V, D] for i32 ids of any shape → [...ids.shape, D]. */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {

@@ -1422,6 +1422,118 @@ function nnCases(): OpCase[] {
     },
   );
 
+  // maskedSoftmax: the attention probabilities on their own (a fused kernel where the backend has one)
+  const maskedRef = (x: Ref, scale: number, causal: boolean, mask: Ref | null): Ref => {
+    const tk = x.shape[x.shape.length - 1];
+    const tq = x.shape[x.shape.length - 2];
+    const allowed = mask ? R.expand(mask, x.shape) : null;
+    const out = R.ref(x.shape);
+    for (let r = 0; r < out.data.length / tk; r++) {
+      const i = r % tq;
+      const ok = Array.from({ length: tk }, (_, j) => (!causal || j <= i + tk - tq) && allowed?.data[r * tk + j] !== 0);
+      if (!ok.some(Boolean)) {
+        for (let j = 0; j < tk; j++) out.data[r * tk + j] = 1 / tk; // every score is the same lowest value
+        continue;
+      }
+      let mx = -Infinity;
+      for (let j = 0; j < tk; j++) if (ok[j]) mx = Math.max(mx, x.data[r * tk + j] * scale);
+      let z = 0;
+      for (let j = 0; j < tk; j++) if (ok[j]) z += Math.exp(x.data[r * tk + j] * scale - mx);
+      for (let j = 0; j < tk; j++) out.data[r * tk + j] = ok[j] ? Math.exp(x.data[r * tk + j] * scale - mx) / z : 0;
+    }
+    return out;
+  };
+  const padMask = bool([2, 1, 1, 5], gens.values([1, 1, 1, 0, 1, 0, 1, 1, 0, 0]));
+  cases.push(
+    {
+      name: 'maskedSoftmax/causal',
+      class: 'reduce',
+      inputs: [f32([2, 3, 4, 4])],
+      run: ([x]) => ops.maskedSoftmax(x, { scale: 0.5, causal: true }),
+      ref: ([x]) => maskedRef(x, 0.5, true, null),
+    },
+    {
+      // Tq < Tk: query i sees keys j ≤ i + Tk − Tq
+      name: 'maskedSoftmax/causal-offset',
+      class: 'reduce',
+      inputs: [f32([2, 2, 3, 5])],
+      run: ([x]) => ops.maskedSoftmax(x, { scale: 0.7, causal: true }),
+      ref: ([x]) => maskedRef(x, 0.7, true, null),
+    },
+    {
+      name: 'maskedSoftmax/padding',
+      class: 'reduce',
+      inputs: [f32([2, 3, 4, 5]), padMask],
+      run: ([x, m]) => ops.maskedSoftmax(x, { scale: 1.3, mask: m }),
+      ref: ([x, m]) => maskedRef(x, 1.3, false, m),
+    },
+    {
+      // batch 1 masks keys 2–4, and causality hides keys 1–4 from query 0: that row is fully masked (uniform)
+      name: 'maskedSoftmax/causal-padding',
+      class: 'reduce',
+      inputs: [f32([2, 2, 5, 5]), bool([2, 1, 1, 5], gens.values([1, 1, 0, 1, 1, 0, 1, 0, 0, 0]))],
+      run: ([x, m]) => ops.maskedSoftmax(x, { scale: 0.4, causal: true, mask: m }),
+      ref: ([x, m]) => maskedRef(x, 0.4, true, m),
+    },
+    {
+      name: 'maskedSoftmax/unmasked',
+      class: 'reduce',
+      inputs: [f32([3, 6])],
+      run: ([x]) => ops.maskedSoftmax(x, { scale: 2 }),
+      ref: ([x]) => maskedRef(x, 2, false, null),
+    },
+  );
+
+  // adamwStep: torch's AdamW update in float64 (m, v and the parameter are all outputs)
+  const adamRef = (p: Ref, g: Ref, m: Ref | null, v: Ref | null, o: ops.AdamWStepOptions): Ref[] => {
+    const m2 = R.ref(p.shape);
+    const v2 = R.ref(p.shape);
+    const p2 = R.ref(p.shape);
+    for (let i = 0; i < p.data.length; i++) {
+      m2.data[i] = (m ? o.beta1 * m.data[i] : 0) + (1 - o.beta1) * g.data[i];
+      v2.data[i] = (v ? o.beta2 * v.data[i] : 0) + (1 - o.beta2) * g.data[i] ** 2;
+      const denom = Math.sqrt(v2.data[i]) / Math.sqrt(1 - o.beta2 ** o.step) + o.eps;
+      p2.data[i] = p.data[i] * (1 - o.lr * o.weightDecay) - (o.lr / (1 - o.beta1 ** o.step)) * (m2.data[i] / denom);
+    }
+    return [p2, m2, v2];
+  };
+  const adamOpts = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 };
+  cases.push(
+    {
+      name: 'adamwStep/first-step',
+      class: 'elementwise',
+      inputs: [frozen([4, 6]), frozen([4, 6])],
+      grad: false,
+      run: ([p, g]) => {
+        const r = ops.adamwStep(p, g, null, null, { ...adamOpts, step: 1 });
+        return [r.param, r.m, r.v];
+      },
+      ref: ([p, g]) => adamRef(p, g, null, null, { ...adamOpts, step: 1 }),
+    },
+    {
+      name: 'adamwStep/with-state',
+      class: 'elementwise',
+      inputs: [frozen([3, 5]), frozen([3, 5]), frozen([3, 5]), frozen([3, 5], gens.uniform(0.01, 2))],
+      grad: false,
+      run: ([p, g, m, v]) => {
+        const r = ops.adamwStep(p, g, m, v, adamOpts);
+        return [r.param, r.m, r.v];
+      },
+      ref: ([p, g, m, v]) => adamRef(p, g, m, v, adamOpts),
+    },
+    {
+      name: 'adamwStep/no-weight-decay',
+      class: 'elementwise',
+      inputs: [frozen([7]), frozen([7]), frozen([7]), frozen([7], gens.uniform(0.01, 2))],
+      grad: false,
+      run: ([p, g, m, v]) => {
+        const r = ops.adamwStep(p, g, m, v, { ...adamOpts, weightDecay: 0, step: 10 });
+        return [r.param, r.m, r.v];
+      },
+      ref: ([p, g, m, v]) => adamRef(p, g, m, v, { ...adamOpts, weightDecay: 0, step: 10 }),
+    },
+  );
+
   cases.push({
     name: 'dropout/fixed-generator',
     class: 'elementwise',

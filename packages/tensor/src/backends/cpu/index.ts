@@ -2,6 +2,7 @@ import { registerKernel } from '../../backend.js';
 import { engine, registerBackend } from '../../engine.js';
 import { CpuBackend } from './backend.js';
 import type { CpuKernel } from './kernel.js';
+import { adamw } from './kernels/adamw.js';
 import { argmax } from './kernels/argmax.js';
 import { binary } from './kernels/binary.js';
 import { broadcastTo } from './kernels/broadcastTo.js';
@@ -10,8 +11,11 @@ import { compare } from './kernels/compare.js';
 import { concat } from './kernels/concat.js';
 import { crossEntropy } from './kernels/crossEntropy.js';
 import { crossEntropyGrad } from './kernels/crossEntropyGrad.js';
+import { dropout } from './kernels/dropout.js';
 import { fill } from './kernels/fill.js';
 import { gather } from './kernels/gather.js';
+import { maskedSoftmax } from './kernels/maskedSoftmax.js';
+import { maskedSoftmaxGrad } from './kernels/maskedSoftmaxGrad.js';
 import { matmul } from './kernels/matmul.js';
 import { padSlice } from './kernels/padSlice.js';
 import { dequantize4bit, dequantizeInt8, matmul4bit, matmulInt8 } from './kernels/quant.js';
@@ -28,6 +32,7 @@ import { unaryGrad } from './kernels/unaryGrad.js';
 import { where } from './kernels/where.js';
 
 const CPU_KERNELS: CpuKernel[] = [
+  adamw,
   argmax,
   binary,
   broadcastTo,
@@ -36,8 +41,11 @@ const CPU_KERNELS: CpuKernel[] = [
   concat,
   crossEntropy,
   crossEntropyGrad,
+  dropout,
   fill,
   gather,
+  maskedSoftmax,
+  maskedSoftmaxGrad,
   matmul,
   padSlice,
   randomUniform,

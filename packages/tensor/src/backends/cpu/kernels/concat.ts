@@ -4,7 +4,7 @@ import { sizeOf } from '../../../shape.js';
 export const concat = cpuKernel('concat', (be, inputs, { axis }) => {
   const first = inputs[0];
   const shape = first.shape.map((d, i) => (i === axis ? inputs.reduce((s, t) => s + t.shape[axis], 0) : d));
-  const { out, values } = be.output(shape, first.dtype);
+  const { out, values } = be.output(shape, first.dtype, false);
   const outer = sizeOf(shape.slice(0, axis));
   const inner = sizeOf(shape.slice(axis + 1));
   const rowOut = shape[axis] * inner;

@@ -2,7 +2,7 @@ import { cpuKernel } from '../kernel.js';
 import { copyBox } from '../box.js';
 
 export const slice = cpuKernel('slice', (be, [x], { begin, size }) => {
-  const { out, values } = be.output(size, x.dtype);
+  const { out, values } = be.output(size, x.dtype, false);
   copyBox(
     be.values(x),
     x.shape,

@@ -4,7 +4,7 @@ import { stridesOf } from '../../../shape.js';
 export const transpose = cpuKernel('transpose', (be, [x], { perm }) => {
   const xv = be.values(x);
   const shape = perm.map((p) => x.shape[p]);
-  const { out, values } = be.output(shape, x.dtype);
+  const { out, values } = be.output(shape, x.dtype, false);
   // Read x through permuted strides: walk the output in order.
   const inStrides = stridesOf(x.shape);
   const permStrides = perm.map((p) => inStrides[p]);

@@ -1,6 +1,48 @@
+import type { TypedArray } from '../../../dtype.js';
 import type { UnaryOp } from '../../../kernels.js';
 import * as m from '../../../math.js';
 import { cpuKernel } from '../kernel.js';
+
+/** out[i] = op(x[i]): a loop per op for the hot ones (no call per element), a callback for the rest. */
+function unaryLoop(op: UnaryOp, int: boolean, xs: TypedArray, out: TypedArray): void {
+  const n = xs.length;
+  switch (op) {
+    case 'neg':
+      for (let i = 0; i < n; i++) out[i] = -xs[i];
+      return;
+    case 'exp':
+      for (let i = 0; i < n; i++) out[i] = Math.exp(xs[i]);
+      return;
+    case 'log':
+      for (let i = 0; i < n; i++) out[i] = Math.log(xs[i]);
+      return;
+    case 'sqrt':
+      for (let i = 0; i < n; i++) out[i] = Math.sqrt(xs[i]);
+      return;
+    case 'rsqrt':
+      for (let i = 0; i < n; i++) out[i] = 1 / Math.sqrt(xs[i]);
+      return;
+    case 'square':
+      // i32 squares wrap around in 32 bits (see binary mul)
+      if (int) for (let i = 0; i < n; i++) out[i] = Math.imul(xs[i], xs[i]);
+      else
+        for (let i = 0; i < n; i++) {
+          const x = xs[i];
+          out[i] = x * x;
+        }
+      return;
+    case 'silu':
+      for (let i = 0; i < n; i++) {
+        const x = xs[i];
+        out[i] = x * m.sigmoid(x);
+      }
+      return;
+    default: {
+      const f = FNS[op];
+      for (let i = 0; i < n; i++) out[i] = f(xs[i]);
+    }
+  }
+}
 
 const FNS: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
@@ -24,9 +66,7 @@ const FNS: Record<UnaryOp, (x: number) => number> = {
 
 export const unary = cpuKernel('unary', (b, [x], { op }) => {
   const xs = b.values(x);
-  const { out, values } = b.output(x.shape, x.dtype);
-  // i32 squares wrap around in 32 bits (see binary mul)
-  const f = x.dtype === 'i32' && op === 'square' ? (v: number) => Math.imul(v, v) : FNS[op];
-  for (let i = 0; i < xs.length; i++) values[i] = f(xs[i]);
+  const { out, values } = b.output(x.shape, x.dtype, false);
+  unaryLoop(op, x.dtype === 'i32', xs, values);
   return out;
 });

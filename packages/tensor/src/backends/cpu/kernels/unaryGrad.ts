@@ -21,7 +21,16 @@ const DERIVATIVES: Record<UnaryGradOp, (x: number) => number> = {
 export const unaryGrad = cpuKernel('unaryGrad', (b, [x, dy], { op }) => {
   const xs = b.values(x);
   const dys = b.values(dy);
-  const { out, values } = b.output(x.shape, 'f32');
+  const { out, values } = b.output(x.shape, 'f32', false);
+  if (op === 'silu') {
+    // the SwiGLU hot path, without a call per element
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i];
+      const s = m.sigmoid(x);
+      values[i] = dys[i] * (s * (1 + x * (1 - s)));
+    }
+    return out;
+  }
   const d = DERIVATIVES[op];
   for (let i = 0; i < xs.length; i++) values[i] = dys[i] * d(xs[i]);
   return out;

@@ -1,0 +1,74 @@
+import { broadcastStrides } from '../../../shape.js';
+import type { TensorInfo } from '../../../kernels.js';
+import type { CpuBackend } from '../backend.js';
+import { cpuKernel } from '../kernel.js';
+
+/** What a masked score becomes (Hugging Face: the dtype's lowest value, not −∞). */
+const F32_LOWEST = -3.4028234663852886e38;
+
+/**
+ * For each row of x [..., Tq, Tk]: its query index, and where the (broadcast) bool mask's row starts with the
+ * mask's stride along the keys. `visit(row, query, maskRowOffset, maskKeyStride)`.
+ */
+export function forEachMaskedRow(
+  be: CpuBackend,
+  x: TensorInfo,
+  mask: TensorInfo | undefined,
+  visit: (row: number, query: number, maskValues: Uint8Array | null, mo: number, ms: number) => void,
+): void {
+  const shape = x.shape;
+  const rank = shape.length;
+  const tk = shape[rank - 1] ?? 1;
+  const tq = rank >= 2 ? shape[rank - 2] : 1;
+  const rows = tk === 0 ? 0 : shape.reduce((a, b) => a * b, 1) / tk;
+  const mv = mask ? be.values<Uint8Array>(mask) : null;
+  const strides = mask ? broadcastStrides(mask.shape, shape) : null;
+  const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  for (let r = 0; r < rows; r++) {
+    let mo = 0;
+    if (strides) for (let d = 0; d < rank - 1; d++) mo += idx[d] * strides[d];
+    visit(r, r % tq, mv, mo, strides ? strides[rank - 1] : 0);
+    for (let d = rank - 2; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+export const maskedSoftmax = cpuKernel('maskedSoftmax', (be, [x, mask], { scale, causal }) => {
+  const xv = be.values(x);
+  const { out, values } = be.output(x.shape, 'f32', false);
+  const rank = x.shape.length;
+  const c = x.shape[rank - 1] ?? 1;
+  const tq = rank >= 2 ? x.shape[rank - 2] : 1;
+  const s32 = Math.fround(scale);
+  // the masked scores as f32, exactly what mul + where would have stored
+  const row = new Float32Array(c);
+  const ex = new Float64Array(c);
+  const vis = new Uint8Array(c);
+  forEachMaskedRow(be, x, mask, (r, i, mv, mo, ms) => {
+    const o = r * c;
+    const visibleTo = causal ? i + c - tq : c - 1;
+    for (let j = 0; j < c; j++) {
+      const visible = j <= visibleTo && (mv === null || mv[mo + j * ms] !== 0);
+      vis[j] = visible ? 1 : 0;
+      row[j] = visible ? xv[o + j] * s32 : F32_LOWEST;
+    }
+    let mx = -Infinity;
+    let anyVisible = false;
+    for (let j = 0; j < c; j++) {
+      mx = Math.max(mx, row[j]);
+      if (vis[j]) anyVisible = true;
+    }
+    // with a visible, non-NaN maximum, exp(lowest − max) is exactly 0: skip it (half the row under causality)
+    const skip = anyVisible && !Number.isNaN(mx);
+    let s = 0;
+    for (let j = 0; j < c; j++) {
+      const e = skip && !vis[j] ? 0 : Math.exp(row[j] - mx);
+      ex[j] = e; // float64: the same value softmax computes twice
+      s += e;
+    }
+    for (let j = 0; j < c; j++) values[o + j] = ex[j] / s;
+  });
+  return out;
+});

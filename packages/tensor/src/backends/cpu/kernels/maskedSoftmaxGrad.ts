@@ -1,0 +1,24 @@
+import { cpuKernel } from '../kernel.js';
+import { forEachMaskedRow } from './maskedSoftmax.js';
+
+export const maskedSoftmaxGrad = cpuKernel('maskedSoftmaxGrad', (be, [y, dy, mask], { scale, causal }) => {
+  const yv = be.values(y);
+  const dv = be.values(dy);
+  const { out, values } = be.output(y.shape, 'f32', false);
+  const rank = y.shape.length;
+  const c = y.shape[rank - 1] ?? 1;
+  const tq = rank >= 2 ? y.shape[rank - 2] : 1;
+  const s32 = Math.fround(scale);
+  forEachMaskedRow(be, y, mask, (r, i, mv, mo, ms) => {
+    const o = r * c;
+    let s = 0;
+    for (let j = 0; j < c; j++) s += yv[o + j] * dv[o + j];
+    const visibleTo = causal ? i + c - tq : c - 1;
+    for (let j = 0; j < c; j++) {
+      const visible = j <= visibleTo && (mv === null || mv[mo + j * ms] !== 0);
+      // softmaxGrad's f32 result, then the scale's gradient (masked positions get none)
+      values[o + j] = visible ? Math.fround(yv[o + j] * (dv[o + j] - s)) * s32 : 0;
+    }
+  });
+  return out;
+});
