@@ -39,7 +39,10 @@ if (backendName === 'webgpu') {
 
 function randn(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
-  const r = () => ((s = (s * 1664525 + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  const r = () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return (s + 0.5) / 2 ** 32;
+  };
   return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r()));
 }
 

@@ -1,5 +1,5 @@
 import { activation, Embedding, Linear, Module, ModuleList, RMSNorm } from '@peftjs/nn';
-import { add, applyRotary, composite, concat, mul, type Tensor } from '@peftjs/tensor';
+import { applyRotary, composite, concat, mul, type Tensor } from '@peftjs/tensor';
 import { type AttentionContext, attend, cacheKeyValue, mergeHeads, repeatKv, splitHeads } from './attention.js';
 import {
   type CausalLMInputs,

@@ -93,10 +93,10 @@ describe('quantized bases in other models and methods', () => {
     const state: Record<string, Tensor> = {};
     let seed = 1;
     for (const [k, t] of Object.entries(pd.adapterStateDict())) {
-      const v = Float32Array.from(
-        { length: t.size },
-        () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2,
-      );
+      const v = Float32Array.from({ length: t.size }, () => {
+        seed = (seed * 16807) % 2147483647;
+        return (seed / 2147483647 - 0.5) * 0.2;
+      });
       state[k] = k.includes('magnitude')
         ? tensor(
             Float32Array.from(await t.data(), (x, i) => x * (1 + v[i])),

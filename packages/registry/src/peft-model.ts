@@ -5,15 +5,7 @@ import { PeftConfigError, PeftError } from './errors.js';
 import { type AdapterFiles, decodeAdapterFiles, encodeAdapterFiles } from './files.js';
 import { ElementBudget, guarded, injectTuner } from './inject.js';
 import { AdapterLayer, ModulesToSaveWrapper } from './layer.js';
-import {
-  type AdapterMethod,
-  type AnyAdapterConfig,
-  getAdapterMethodByPeftType,
-  type MethodKind,
-  type ModelInfo,
-  type ModelInputs,
-  type ModelOutput,
-} from './method.js';
+import type { AdapterMethod, AnyAdapterConfig, MethodKind, ModelInputs, ModelOutput } from './method.js';
 import { isInsideWrapper, methodOf, modelInfo, removeAdapterName, sortKeys } from './model-util.js';
 import { PromptEncoders, TunerModel } from './roots.js';
 import { type AdapterSlot, applyAdapterState, collectSlots, type SavedState, savedState } from './state.js';
