@@ -2,3 +2,4 @@
 // names a method.
 import '@peftjs/lora';
 import '@peftjs/dora';
+import '@peftjs/adalora';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
 import { ACCEPTANCE_CASES, goldenRoot, TRAJECTORY_CASES } from './helpers/paths.js';
 
-describe('peftjs golden (WebGPU): our LoRA/DoRA match Hugging Face PEFT', () => {
+describe('peftjs golden (WebGPU): our methods match Hugging Face PEFT', () => {
   for (const name of [...ACCEPTANCE_CASES, ...TRAJECTORY_CASES]) {
     it(name, async () => {
       const lines: string[] = [];

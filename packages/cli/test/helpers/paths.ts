@@ -2,7 +2,13 @@
 export { goldenRoot } from '@peftjs/test-utils';
 
 /** The cases this acceptance names. */
-export const ACCEPTANCE_CASES = ['llama_lora_qv', 'llama_dora', 'bert_lora_cls', 'gpt2_lora_conv1d'] as const;
+export const ACCEPTANCE_CASES = [
+  'llama_lora_qv',
+  'llama_dora',
+  'bert_lora_cls',
+  'gpt2_lora_conv1d',
+  'llama_adalora_attn',
+] as const;
 
 /** Trajectory cases: AdamW steps from a saved adapter (torch.optim.AdamW semantics). */
-export const TRAJECTORY_CASES = ['llama_dora_adamw'] as const;
+export const TRAJECTORY_CASES = ['llama_dora_adamw', 'llama_adalora_allocate'] as const;

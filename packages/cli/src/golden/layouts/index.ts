@@ -1,4 +1,5 @@
 import type { GoldenLayout } from '../case.js';
+import { adaLoraTrajectoryLayout } from './adalora.js';
 import { peftAdapterLayout } from './adapter.js';
 import { trajectoryLayout } from './trajectory.js';
 
@@ -6,4 +7,4 @@ import { trajectoryLayout } from './trajectory.js';
  * Every case layout the runner knows, tried in order: the first whose `detect` accepts a case runs it. Layouts
  * of ../shared/golden/README.md; a case no layout accepts fails with the list of what it holds.
  */
-export const GOLDEN_LAYOUTS: readonly GoldenLayout[] = [trajectoryLayout, peftAdapterLayout];
+export const GOLDEN_LAYOUTS: readonly GoldenLayout[] = [adaLoraTrajectoryLayout, trajectoryLayout, peftAdapterLayout];
