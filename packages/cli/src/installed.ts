@@ -2,4 +2,5 @@
 // names a method.
 import '@peftjs/lora';
 import '@peftjs/dora';
+import '@peftjs/ia3';
 import '@peftjs/adalora';

@@ -16,7 +16,6 @@ import {
   getPeftModel,
   isNumber,
   normalizeTunerFields,
-  PeftModel,
   registerAdapter,
   type TargetContext,
   type TunerConfig,

@@ -70,6 +70,11 @@ export interface SharedState {
    */
   get(adapterName: string, name: string): Tensor;
   has(adapterName: string, name: string): boolean;
+  /**
+   * Replace the shared tensor (e.g. after changing it in a training-step hook). The root takes `tensor`, keeps
+   * `requiresGrad` and the current gradient, and frees the old one.
+   */
+  set(adapterName: string, name: string, tensor: Tensor): void;
 }
 
 /** What a method sees when it adapts one module. */
@@ -118,6 +123,8 @@ export interface ForwardContext<C extends PeftConfigBase = PeftConfigBase> {
   promptEncoder: Module | null;
   /** All adapter layers of the model holding this adapter, by path (for loss terms over layers). */
   layers: readonly (readonly [string, AdapterLayer])[];
+  /** The tuner root's shared state (tuner methods), else null. */
+  shared: SharedState | null;
   /** Whether the model is in training mode. */
   training: boolean;
 }
@@ -131,6 +138,8 @@ export interface TrainStepContext<C extends PeftConfigBase = PeftConfigBase> {
   /** The wrapped model. */
   model: Module;
   layers: readonly (readonly [string, AdapterLayer])[];
+  /** The tuner root's shared state (tuner methods), else null. */
+  shared: SharedState | null;
 }
 
 /** What the saved-state hooks see. */

@@ -297,6 +297,7 @@ export class PeftModel<M extends Module = Module> extends Module {
       model: this.model,
       promptEncoder: this.promptEncoder(this.active),
       layers: this.layersOf(this.active),
+      shared: this.tuner,
       training: this.training,
     });
   }
@@ -316,8 +317,8 @@ export class PeftModel<M extends Module = Module> extends Module {
       step,
       model: this.model,
       layers: this.layersOf(this.active),
+      shared: this.tuner,
     });
-    this.updateTrainable();
   }
 
   /**

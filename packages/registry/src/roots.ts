@@ -41,6 +41,18 @@ export class TunerModel extends Module implements SharedState {
     return dict.get(adapterName);
   }
 
+  set(adapterName: string, name: string, tensor: Tensor): void {
+    const old = this.get(adapterName, name);
+    if (old === tensor) return;
+    tensor.requiresGrad = old.requiresGrad;
+    if (old.grad && !tensor.grad) {
+      tensor.grad = old.grad;
+      old.grad = null;
+    }
+    this.child<ParameterDict>(name).set(adapterName, tensor);
+    old.dispose();
+  }
+
   has(adapterName: string, name: string): boolean {
     return this.optionalChild<ParameterDict>(name)?.has(adapterName) ?? false;
   }

@@ -25,7 +25,7 @@ export interface ForwardOutput {
 
 /**
  * Run the model on a batch: `forward({ inputIds, attentionMask, labels })`. For a {@link PeftModel} that is
- * `PeftModel.forward`, the one entry point (prompt methods and extra loss terms act there).
+ * `PeftModel.forward`, the one entry point (methods that change the inputs or add loss terms act there).
  */
 export function forwardBatch(model: Module, batch: Batch, withLabels = true): ForwardOutput {
   const target = model as unknown as {
@@ -85,7 +85,7 @@ export async function evalBatchSums(model: Module, batch: Batch): Promise<EvalSu
       let { logits } = forwardBatch(model, batch, false);
       let targets: Tensor;
       if (logits.rank === 3 && logits.shape[1] > batch.labels.shape[1]) {
-        // Prompt methods put virtual tokens first (as PEFT does): score only the real positions.
+        // Methods that prepend virtual tokens put them first (as PEFT does): score only the real positions.
         const [b, l, v] = logits.shape;
         const t = batch.labels.shape[1];
         logits = slice(logits, [0, l - t, 0], [b, t, v]);

@@ -1,9 +1,21 @@
 import '@peftjs/lora';
+import '@peftjs/dora';
+import { loraPresetConfig } from '@peftjs/lora';
+import { registerPreset } from '@peftjs/registry';
 import { describe, expect, it } from 'vitest';
 import { availableMethods, defaultMethodConfig, LLAMA_LINEAR_TARGETS, recommend } from '../src/index.js';
 
 const both = ['lora', 'dora'];
 const GiB = 2 ** 30;
+
+// A third-party low-memory preset (as a quantizing package would register one): recommend() knows it only by role.
+registerPreset({
+  name: 'lowmem',
+  method: 'lora',
+  summary: 'LoRA on a 4-bit base',
+  config: (o) => loraPresetConfig(o),
+  recommend: { role: 'low-memory', bytesPerParam: 2.55, reason: '4-bit base weights' },
+});
 
 describe('recommend', () => {
   it('small data → low rank on q/v; DoRA for a small model when it is available', () => {
@@ -31,19 +43,21 @@ describe('recommend', () => {
     expect(r8.method).toBe('lora');
     expect(r8.config.r).toBe(8);
     expect(r8.config.use_dora).toBeUndefined();
-    expect(r8.warnings.some((w) => /DoRA .*not available/.test(w))).toBe(true);
-  });
-
-  it('only recommends registered methods: by default what the registry lists', () => {
-    expect(availableMethods()).toEqual(['lora']); // @peftjs/dora is not imported in this file
-    const r = recommend({ modelParams: 1e6, task: 'causal-lm', numExamples: 10 });
-    expect(r.method).toBe('lora');
-    expect(() => recommend({ modelParams: 1e6, task: 'causal-lm', numExamples: 10, available: [] })).toThrow(
-      /no LoRA-family method/,
+    expect(r8.warnings.some((w) => /quality-first method would suit this case, but none is installed/.test(w))).toBe(
+      true,
     );
   });
 
-  it('memory-starved big models: QLoRA when available, else LoRA with a warning', () => {
+  it('only recommends registered presets: by default what the registry lists', () => {
+    expect(availableMethods()).toEqual(['lora', 'dora', 'lowmem']);
+    const r = recommend({ modelParams: 1e6, task: 'causal-lm', numExamples: 10, priority: 'efficiency' });
+    expect(r.method).toBe('lora');
+    expect(() => recommend({ modelParams: 1e6, task: 'causal-lm', numExamples: 10, available: [] })).toThrow(
+      /no installed method offers a default recommendation/,
+    );
+  });
+
+  it('memory-starved big models: a low-memory preset when one is installed, else the default with a warning', () => {
     const opts = {
       modelParams: 7e9,
       task: 'causal-lm' as const,
@@ -51,12 +65,12 @@ describe('recommend', () => {
       memoryBytes: 16 * GiB,
       priority: 'quality' as const,
     };
-    const withQ = recommend({ ...opts, available: ['lora', 'dora', 'qlora'] });
-    expect(withQ.method).toBe('qlora');
-    expect(withQ.reasons[0]).toMatch(/QLoRA/);
+    const withQ = recommend({ ...opts, available: ['lora', 'dora', 'lowmem'] });
+    expect(withQ.method).toBe('lowmem');
+    expect(withQ.reasons[0]).toMatch(/for lora on 7\.0B params: lowmem .*4-bit base weights/);
     const noQ = recommend({ ...opts, available: both });
     expect(noQ.method).toBe('lora');
-    expect(noQ.reasons[0]).toMatch(/QLoRA is not available/);
+    expect(noQ.reasons[0]).toMatch(/no low-memory method is installed/);
     expect(noQ.warnings.some((w) => /may not fit/.test(w))).toBe(true);
     expect(noQ.training.lr).toBe(2e-4);
   });
@@ -82,7 +96,7 @@ describe('recommend', () => {
       available: both,
     });
     expect(tight.method).toBe('lora');
-    expect(tight.warnings.some((w) => /DoRA needs/.test(w))).toBe(true);
+    expect(tight.warnings.some((w) => /dora needs/.test(w))).toBe(true);
   });
 
   it('large data → higher rank on every linear layer (16 for ≥7B); balanced mid-size models get LoRA', () => {
@@ -165,6 +179,7 @@ describe('defaultMethodConfig', () => {
       lora_dropout: 0.05,
       target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
     });
-    expect(() => defaultMethodConfig('dora')).toThrow(/unknown method 'dora' \(available: lora\)/);
+    expect(defaultMethodConfig('dora')).toMatchObject({ peft_type: 'LORA', use_dora: true, r: 8 });
+    expect(() => defaultMethodConfig('nope')).toThrow(/unknown method 'nope' \(available: lora, dora, lowmem\)/);
   });
 });

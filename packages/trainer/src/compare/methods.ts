@@ -10,7 +10,7 @@ export interface MethodSpec {
   name: string;
   /** A PEFT config object (`peft_type` required), as it would appear in adapter_config.json. */
   config: Record<string, unknown>;
-  /** This method's own learning rate, instead of the shared one (prompt methods want far higher ones). */
+  /** This method's own learning rate, instead of the shared one (some methods want far higher ones). */
   lr?: number;
 }
 
