@@ -28,7 +28,7 @@ const CONFIG = {
 };
 const seqs = (n: number, offset: number) =>
   Array.from({ length: n }, (_, i) => ({
-    inputIds: Array.from({ length: 12 }, (_, j) => (((i + offset) * 5) % 48 + j * (1 + ((i + offset) % 3))) % 48),
+    inputIds: Array.from({ length: 12 }, (_, j) => ((((i + offset) * 5) % 48) + j * (1 + ((i + offset) % 3))) % 48),
   }));
 
 describe('QR-Adaptor fitness on a tiny LLaMA', () => {
