@@ -1,9 +1,9 @@
 // The library example of the root README, runnable: `pnpm build && npx tsx examples/finetune-lora.ts`.
 import '@peftjs/lora'; // registers LoRA (and re-exports getPeftModel)
 import { getPeftModel } from '@peftjs/registry';
+import { savePeftModel } from '@peftjs/registry/node'; // files on disk (browsers: peft.toAdapterFiles())
 import { loadCorpus, loadTinyLlama } from '@peftjs/tiny-llama';
 import { chunkTokens, Trainer } from '@peftjs/trainer';
-import { savePeftModel } from '@peftjs/registry/node';
 
 const { model, tokenizer } = await loadTinyLlama();
 const { train, heldOut } = loadCorpus('sotu');

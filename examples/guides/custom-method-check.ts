@@ -1,94 +1,88 @@
 // docs/guides/writing-a-method.md, runnable: `pnpm build && npx tsx examples/guides/custom-method-check.ts`.
-// Uses the IA³ method of ./custom-method.ts: float64 reference and finite differences for one layer, then training
-// on the tiny LLaMA, PEFT's files, and merging.
+// Checks the shared-gate method of ./custom-method.ts: one layer against a float64 reference, training on the tiny
+// LLaMA with the hook clamping the gate, the saved file (one tensor, 1 + g), and loading it back (every layer tied to
+// the one loaded gate).
 import { readFile, rm } from 'node:fs/promises';
+import type { LinearLike } from '@peftjs/nn';
 import { getPeftModel } from '@peftjs/registry';
-import { noGrad, type Tensor, tensor, tidy } from '@peftjs/tensor';
-import { compareValues, finiteDifference, type Ref } from '@peftjs/tensor/testing';
-import { loadTinyLlama } from '@peftjs/tiny-llama';
-import { Trainer } from '@peftjs/trainer';
-import { Linear } from '@peftjs/nn';
-import { IA3Layer } from './custom-method.js'; // registers 'ia3'
-import { savePeftModel } from '@peftjs/registry/node';
+import { loadPeftModel, savePeftModel } from '@peftjs/registry/node';
+import { loadTensors } from '@peftjs/safetensors';
+import { noGrad, tensor, tidy } from '@peftjs/tensor';
+import { loadCorpus, loadTinyLlama } from '@peftjs/tiny-llama';
+import { availableMethods, chunkTokens, Trainer } from '@peftjs/trainer';
+import { GATE, type SharedGateLayer } from './custom-method.js'; // registers 'shared-gate'
 
-// 1. One feedforward layer against a float64 reference: y = (x ⊙ l)·Wᵀ + b, and dL/dl for L = Σ y ⊙ R.
-const [n, inF, outF] = [3, 5, 4];
-const vals = (k: number, seed: number) => Float64Array.from({ length: k }, (_, i) => Math.sin(seed * 7.1 + i * 1.3));
-const X = vals(n * inF, 1);
-const W = vals(outF * inF, 2);
-const B = vals(outF, 3);
-const L = vals(inF, 4);
-const R = vals(n * outF, 5);
-const lin = new Linear(inF, outF);
-lin.setParameter('weight', tensor(Float32Array.from(W), [outF, inF]))?.dispose();
-lin.setParameter('bias', tensor(Float32Array.from(B), [outF]))?.dispose();
-const layer = new IA3Layer(
-  lin,
-  { peft_type: 'IA3', feedforward_modules: ['fc'] },
-  { path: 'fc', adapterName: 'default' },
-);
-layer.activeAdapters = ['default'];
-const lTest = tensor(
-  // replace the initial ones with test values
-  Float32Array.from(L),
-  [1, inF],
-);
-lTest.requiresGrad = true;
-layer.child('ia3_l').setParameter('default', lTest)?.dispose();
-
-const ref = (inputs: Ref[]): Ref => {
-  const [x, lv] = inputs;
-  const y = new Float64Array(n * outF);
-  for (let i = 0; i < n; i++)
-    for (let o = 0; o < outF; o++) {
-      let s = B[o];
-      for (let k = 0; k < inF; k++) s += x.data[i * inF + k] * lv.data[k] * W[o * inF + k];
-      y[i * outF + o] = s;
-    }
-  return { shape: [n, outF], data: y };
+const check = (ok: boolean, what: string) => {
+  if (!ok) throw new Error(`FAILED: ${what}`);
+  console.log(`ok: ${what}`);
 };
-const lossRef = (inputs: Ref[]) => ref(inputs).data.reduce((s, v, i) => s + v * R[i], 0);
-const refInputs: Ref[] = [
-  { shape: [n, inF], data: X.slice() },
-  { shape: [1, inF], data: L.slice() },
-];
-const x = tensor(Float32Array.from(X), [n, inF]);
-const y = tidy(() => {
-  const out = layer.forward(x);
-  out
-    .mul(tensor(Float32Array.from(R), [n, outF]))
-    .sum()
-    .backward();
-  return out;
+
+const { model, tokenizer } = await loadTinyLlama();
+const peft = getPeftModel(model, { peft_type: 'SHARED_GATE', target_modules: ['o_proj', 'down_proj'] });
+peft.printTrainableParameters(); // 128: one gate of the hidden size, for 8 layers
+check(availableMethods().includes('shared-gate'), 'the preset makes it a method the trainer and CLI can use');
+
+// 1. One layer against float64: y = base(x) ⊙ (1 + g), with g set through the file form (1 + g).
+const hidden = 128;
+const g = Float64Array.from({ length: hidden }, (_, i) => 0.3 * Math.sin(i));
+peft.loadAdapterState({
+  [`base_model.${GATE}`]: tensor(
+    Float32Array.from(g, (v) => 1 + v),
+    [hidden],
+  ),
 });
-const fwd = compareValues(await y.data(), ref(refInputs).data, 1e-5, 1e-6, 'forward');
-const grad = compareValues(await lTest.grad!.data(), finiteDifference(lossRef, refInputs, 1).data, 1e-4, 1e-6, 'dL/dl');
-console.log(
-  `forward vs float64: rel. error ${fwd.relError.toExponential(2)}; dL/dl vs finite differences: ${grad.relError.toExponential(2)}`,
+const layer = peft.model.getSubmodule('model.layers.0.self_attn.o_proj') as SharedGateLayer;
+const x = tensor(
+  Float32Array.from({ length: 2 * hidden }, (_, i) => Math.cos(i)),
+  [2, hidden],
+);
+const base = await noGrad(() => (layer.baseLayer as unknown as LinearLike).forward(x)).data();
+const ours = await noGrad(() => layer.forward(x)).data();
+let err = 0;
+let scale = 0;
+for (let i = 0; i < ours.length; i++) {
+  err = Math.max(err, Math.abs(ours[i]! - base[i]! * Math.fround(1 + g[i % hidden]!)));
+  scale = Math.max(scale, Math.abs(base[i]!));
+}
+err /= scale;
+check(err < 1e-5, `forward matches the float64 reference (max error ${err.toExponential(2)})`);
+
+// 2. Training: the gate moves, and the training-step hook keeps it within ±max_gate (0.5).
+const { train, heldOut } = loadCorpus('sotu');
+const trainer = new Trainer({
+  model: peft,
+  train: chunkTokens(tokenizer.encode(train), 64).slice(0, 64),
+  eval: chunkTokens(tokenizer.encode(heldOut), 64).slice(0, 16),
+  lr: 1e-2,
+  maxSteps: 10,
+  batchSize: 4,
+});
+const before = (await trainer.evaluate()).loss;
+await trainer.train();
+const after = (await trainer.evaluate()).loss;
+const gate = await peft.adapterStateDict()[`base_model.${GATE}`]!.data();
+check(Math.max(...Array.from(gate, Math.abs)) <= 0.5 + 1e-6, 'the hook clamped the gate after every step');
+console.log(`held-out loss ${before.toFixed(4)} → ${after.toFixed(4)}`);
+
+// 3. Files: one tensor under its absolute key, stored as 1 + g.
+const dir = 'custom-method-out';
+await savePeftModel(peft, dir);
+const saved = await loadTensors(new Uint8Array(await readFile(`${dir}/adapter_model.safetensors`)));
+check(Object.keys(saved).join() === `base_model.${GATE}`, 'the shared gate is saved once, as base_model.shared_gate');
+const stored = await saved[`base_model.${GATE}`]!.data();
+check(
+  stored.every((v, i) => Math.abs(v - 1 - gate[i]!) < 1e-6),
+  'the save transform wrote 1 + g',
 );
 
-// 2. Train IA³ on the tiny LLaMA (default targets for llama: k_proj, v_proj, down_proj).
-const { model, tokenizer } = await loadTinyLlama();
-const peft = getPeftModel(model, { peft_type: 'IA3', target_modules: null, feedforward_modules: ['down_proj'] });
-peft.printTrainableParameters();
-const text = 'It was the best of times, it was the worst of times. '.repeat(30);
-const ids = tokenizer.encode(text);
-const data = Array.from({ length: 8 }, (_, i) => ({ inputIds: ids.slice(i * 64, i * 64 + 64) }));
-const result = await new Trainer({ model: peft, train: data, lr: 3e-2, batchSize: 4, maxSteps: 6, seed: 0 }).train();
-console.log(`loss ${result.history[0].loss.toFixed(4)} → ${result.history.at(-1)!.loss.toFixed(4)}`);
-
-// 3. PEFT's files.
-const dir = '/tmp/peftjs-ia3';
+// 4. Loading ties every layer to the one loaded gate: same logits as the trained model.
+const text = Int32Array.from(tokenizer.encode('Call me Ishmael.'));
+const ids = tensor(text, [1, text.length]);
+const a = await noGrad(() => tidy(() => peft.forward({ inputIds: ids }).logits)).data();
+const loaded = await loadPeftModel((await loadTinyLlama()).model, dir);
+const b = await noGrad(() => tidy(() => loaded.forward({ inputIds: ids }).logits)).data();
+check(
+  a.every((v, i) => Math.abs(v - b[i]!) < 1e-5),
+  'the loaded adapter gives the same logits',
+);
 await rm(dir, { recursive: true, force: true });
-await savePeftModel(peft, dir);
-console.log(await readFile(`${dir}/adapter_config.json`, 'utf8'));
-console.log(Object.keys(peft.adapterStateDict()).slice(0, 3));
-
-// 4. Merge: the merged model's logits equal the adapter model's.
-const input = tensor(new Int32Array(ids.slice(0, 32)), [1, 32], { dtype: 'i32' });
-model.eval();
-const logits = (m: { forward(b: { inputIds: Tensor }): { logits: Tensor } }) =>
-  noGrad(() => tidy(() => m.forward({ inputIds: input }).logits));
-const before = await logits(model).data();
-const after = await logits(peft.mergeAndUnload()).data();
-console.log(`merged vs adapter: ${compareValues(after, before, 1e-5).relError.toExponential(2)} (relative)`);

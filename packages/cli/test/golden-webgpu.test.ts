@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
-import { ACCEPTANCE_CASES, goldenRoot, packageGoldenCases, TRAJECTORY_CASES } from './helpers/paths.js';
+import { describePackageGoldenCases } from './helpers/package-cases.js';
+import { ACCEPTANCE_CASES, goldenRoot, TRAJECTORY_CASES } from './helpers/paths.js';
 
 describe('peftjs golden (WebGPU): our methods match Hugging Face PEFT', () => {
   for (const name of [...ACCEPTANCE_CASES, ...TRAJECTORY_CASES]) {
@@ -19,18 +20,5 @@ describe('peftjs golden (WebGPU): our methods match Hugging Face PEFT', () => {
     });
   }
 
-  describe('reference cases the method packages ship (made with PEFT by their scripts)', () => {
-    const { root, cases } = packageGoldenCases();
-    it('there are some', () => expect(cases.length).toBeGreaterThanOrEqual(4));
-    for (const name of cases) {
-      it(name, async () => {
-        const lines: string[] = [];
-        const code = await runCli(['golden', join(root, name), '--backend', 'webgpu'], (s) => lines.push(s));
-        console.log(lines.join('\n'));
-        expect(lines[lines.length - 1]).toMatch(/^\d+ passed, 0 failed$/);
-        expect(lines.some((l) => l.includes(' grad.'))).toBe(true);
-        expect(code).toBe(0);
-      });
-    }
-  });
+  describePackageGoldenCases('webgpu');
 });

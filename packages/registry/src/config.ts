@@ -48,7 +48,11 @@ export const isPositiveInt = (v: unknown): boolean => Number.isInteger(v) && (v 
 export const isString = (v: unknown): boolean => typeof v === 'string';
 export const isBool = (v: unknown): boolean => typeof v === 'boolean';
 export const isStringList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+/** A list of non-empty strings (module names: an empty one would match every module). */
+export const isNameList = (v: unknown): boolean =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '');
 export const isStringOrList = (v: unknown): boolean => typeof v === 'string' || isStringList(v);
+const isNamesOrRegex = (v: unknown): boolean => typeof v === 'string' || isNameList(v);
 export const isIntOrList = (v: unknown): boolean =>
   Number.isInteger(v) || (Array.isArray(v) && v.every((x) => Number.isInteger(x)));
 export const isNumberRecord = (v: unknown): boolean =>
@@ -62,10 +66,10 @@ export function normalizeTunerFields(raw: Record<string, unknown>): Omit<TunerCo
     base_model_name_or_path: field(raw, 'base_model_name_or_path', null, isString, 'a string'),
     revision: field(raw, 'revision', null, isString, 'a string'),
     inference_mode: field(raw, 'inference_mode', false, isBool, 'a boolean'),
-    target_modules: field(raw, 'target_modules', null, isStringOrList, 'a list of module names or a regex string'),
-    exclude_modules: field(raw, 'exclude_modules', null, isStringOrList, 'a list of module names or a regex string'),
+    target_modules: field(raw, 'target_modules', null, isNamesOrRegex, 'a list of module names or a regex string'),
+    exclude_modules: field(raw, 'exclude_modules', null, isNamesOrRegex, 'a list of module names or a regex string'),
     layers_to_transform: field(raw, 'layers_to_transform', null, isIntOrList, 'an integer or a list of integers'),
     layers_pattern: field(raw, 'layers_pattern', null, isStringOrList, 'a string or a list of strings'),
-    modules_to_save: field(raw, 'modules_to_save', null, isStringList, 'a list of module names'),
+    modules_to_save: field(raw, 'modules_to_save', null, isNameList, 'a list of non-empty module names'),
   };
 }

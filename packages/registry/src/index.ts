@@ -9,6 +9,7 @@ export {
   field,
   isBool,
   isIntOrList,
+  isNameList,
   isNumber,
   isNumberRecord,
   isPositiveInt,
@@ -47,7 +48,8 @@ export type {
   TargetContext,
   TrainStepContext,
 } from './method.js';
-export { getPeftModel, KEY_PREFIX, modelInfo, PeftModel, removeAdapterName } from './peft-model.js';
+export { modelInfo, removeAdapterName } from './model-util.js';
+export { getPeftModel, KEY_PREFIX, PeftModel } from './peft-model.js';
 export type { AddAdapterOptions, FromPretrainedOptions } from './peft-model.js';
 export { getPreset, listPresets, presetLabel, registerPreset, unregisterPreset } from './presets.js';
 export type { MethodPreset, PresetOptions, PresetRecommendation } from './presets.js';

@@ -1,6 +1,6 @@
 import type { Module } from '@peftjs/nn';
 import type { TunerConfig } from './config.js';
-import { PeftConfigError } from './errors.js';
+import { PeftConfigError, PeftError } from './errors.js';
 import { AdapterLayer } from './layer.js';
 import type { AdapterMethod, InjectionTarget, ModelInfo } from './method.js';
 import type { TunerModel } from './roots.js';
@@ -25,6 +25,7 @@ export function injectTuner(
   config: TunerConfig,
   adapterName: string,
   info: ModelInfo,
+  budget: ElementBudget,
 ): void {
   const targetable = () => describeTargetable(model, (m) => method.canAdapt(m));
   if (config.target_modules === null || config.target_modules === undefined) {
@@ -59,11 +60,57 @@ export function injectTuner(
       `${JSON.stringify(config.target_modules)} matched no module of the model${config.layers_to_transform != null ? ` (with layers_to_transform ${JSON.stringify(config.layers_to_transform)})` : ''}; targetable modules: ${targetable()}`,
     );
   }
-  const plans = method.prepareInjection?.(targets, config, { adapterName, model: info, shared: root }) ?? undefined;
+  const plans = guarded(method, 'the adapter', () =>
+    method.prepareInjection?.(targets, config, { adapterName, model: info, shared: root }),
+  );
+  budget.spend(
+    root.sharedOf(adapterName).reduce((n, [, dict]) => n + dict.get(adapterName).size, 0),
+    'shared state',
+  );
   for (const { path } of targets) {
     const ctx = { path, adapterName, modelType: info.modelType, shared: root, plan: plans?.get(path) };
     const current = model.getSubmodule(path);
-    if (current instanceof AdapterLayer) current.addAdapter(adapterName, config, ctx);
-    else model.setSubmodule(path, method.createLayer(current, config, ctx));
+    const layer = guarded(method, `'${path}'`, () => {
+      if (current instanceof AdapterLayer) {
+        current.addAdapter(adapterName, config, ctx);
+        return current;
+      }
+      const created = method.createLayer(current, config, ctx);
+      model.setSubmodule(path, created);
+      return created;
+    });
+    budget.spend(
+      layer.adapterSlots(adapterName).reduce((n, s) => n + s.owner.param(s.param).size, 0),
+      `'${path}'`,
+    );
+  }
+}
+
+/**
+ * A cap on the elements an adapter may create, when its size is known beforehand (loading a file: the file says
+ * how large the adapter is). It turns an absurd config (`r: 1e7` next to r-8 tensors) into a typed error after the
+ * first oversized layer instead of exhausting memory.
+ */
+export class ElementBudget {
+  private used = 0;
+  constructor(readonly limit: number = Number.POSITIVE_INFINITY) {}
+  spend(elements: number, where: string): void {
+    this.used += elements;
+    if (this.used > this.limit) {
+      throw new PeftConfigError(
+        'config',
+        `the adapter's sizes (${this.used.toLocaleString('en-US')} elements by ${where}) exceed what its weights file holds (${this.limit.toLocaleString('en-US')} allowed): a size field such as r does not match the tensors`,
+      );
+    }
+  }
+}
+
+/** Run a method's code; an error that is not already a PeftError (an allocation failure, say) becomes one. */
+export function guarded<T>(method: AdapterMethod, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PeftError) throw e;
+    throw new PeftError(`${method.name}: cannot build ${what}: ${(e as Error)?.message ?? String(e)}`);
   }
 }

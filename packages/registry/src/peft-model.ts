@@ -3,7 +3,7 @@ import type { Tensor } from '@peftjs/tensor';
 import type { PeftConfigBase, TunerConfig } from './config.js';
 import { PeftConfigError, PeftError } from './errors.js';
 import { type AdapterFiles, decodeAdapterFiles, encodeAdapterFiles } from './files.js';
-import { injectTuner } from './inject.js';
+import { ElementBudget, guarded, injectTuner } from './inject.js';
 import { AdapterLayer, ModulesToSaveWrapper } from './layer.js';
 import {
   type AdapterMethod,
@@ -14,6 +14,7 @@ import {
   type ModelInputs,
   type ModelOutput,
 } from './method.js';
+import { isInsideWrapper, methodOf, modelInfo, removeAdapterName, sortKeys } from './model-util.js';
 import { PromptEncoders, TunerModel } from './roots.js';
 import { type AdapterSlot, applyAdapterState, collectSlots, type SavedState, savedState } from './state.js';
 
@@ -40,13 +41,6 @@ interface AdapterEntry {
   config: PeftConfigBase;
   /** Fields of the source config this library does not interpret, written back unchanged. */
   extras: Record<string, unknown>;
-}
-
-/** What a method may know of `model`: its Hugging Face config and model_type. */
-export function modelInfo(model: Module): ModelInfo {
-  const config = (model as unknown as { config?: Record<string, unknown> }).config;
-  const modelType = typeof config?.model_type === 'string' ? config.model_type : undefined;
-  return { modelType, config: config ?? {} };
 }
 
 /**
@@ -157,6 +151,14 @@ export class PeftModel<M extends Module = Module> extends Module {
    * adapter is not made active; call {@link setAdapter}. On any error the model is left as it was.
    */
   addAdapter(name: string, rawConfig: AnyAdapterConfig | PeftConfigBase | Record<string, unknown>): void {
+    this.addAdapterWithin(name, rawConfig, new ElementBudget());
+  }
+
+  private addAdapterWithin(
+    name: string,
+    rawConfig: AnyAdapterConfig | PeftConfigBase | Record<string, unknown>,
+    budget: ElementBudget,
+  ): void {
     this.assertLoaded();
     if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(name))
       throw new PeftError(`invalid adapter name '${String(name)}' (letters, digits, - and _)`);
@@ -177,17 +179,21 @@ export class PeftModel<M extends Module = Module> extends Module {
       );
     const model = this.model;
     const info = modelInfo(model);
-    let config = method.normalizeConfig(raw) as TunerConfig;
-    config = (method.prepareConfig?.(config, info) as TunerConfig | undefined) ?? config;
+    let config = guarded(method, 'its config', () => method.normalizeConfig(raw) as TunerConfig);
+    config =
+      guarded(method, 'its config', () => method.prepareConfig?.(config, info) as TunerConfig | undefined) ?? config;
     const known = new Set(Object.keys(method.toJSON(config)));
     const extras = Object.fromEntries(Object.entries(raw).filter(([k]) => !known.has(k)));
     try {
-      this.wrapModulesToSave(name, config.modules_to_save ?? []);
+      this.wrapModulesToSave(name, config.modules_to_save ?? [], budget);
       if (this.kind === 'prompt') {
-        const encoder = method.createPromptEncoder!(config, { adapterName: name, model: info, module: model });
+        const encoder = guarded(method, 'its prompt encoder', () =>
+          method.createPromptEncoder!(config, { adapterName: name, model: info, module: model }),
+        );
         this.promptEncoders!.set(name, encoder);
+        budget.spend(encoder.countParameters().total, 'the prompt encoder');
       } else {
-        injectTuner(model, this.tuner!, method, config, name, info);
+        injectTuner(model, this.tuner!, method, config, name, info, budget);
       }
     } catch (e) {
       this.removeAdapterParts(name);
@@ -198,7 +204,7 @@ export class PeftModel<M extends Module = Module> extends Module {
   }
 
   /** PEFT's `_set_trainable`: wrap every module whose path ends with a `modules_to_save` name. */
-  private wrapModulesToSave(name: string, names: readonly string[]): void {
+  private wrapModulesToSave(name: string, names: readonly string[], budget: ElementBudget): void {
     if (!names.length) return;
     const model = this.model;
     for (const [key, module] of this.modelModules()) {
@@ -207,6 +213,7 @@ export class PeftModel<M extends Module = Module> extends Module {
       const wrapper = module instanceof ModulesToSaveWrapper ? module : new ModulesToSaveWrapper(module);
       if (wrapper !== module) model.setSubmodule(key, wrapper);
       wrapper.addAdapter(name);
+      budget.spend(wrapper.copies.get(name).countParameters().total, `modules_to_save '${key}'`);
     }
   }
 
@@ -425,11 +432,20 @@ export class PeftModel<M extends Module = Module> extends Module {
     const backend = this.model.parameters()[0]?.backend;
     const { config, tensors } = await decodeAdapterFiles(files, backend);
     try {
-      this.addAdapter(name, config);
+      // The file says how large the adapter is: a config that would build far more is refused early.
+      const fileElements = Object.values(tensors).reduce((n, t) => n + t.size, 0);
+      const strict = opts.strict ?? true;
+      this.addAdapterWithin(
+        name,
+        config,
+        new ElementBudget(strict ? 2 * fileElements + 4096 : Number.POSITIVE_INFINITY),
+      );
       try {
         this.loadAdapterState(tensors, name, { strict: opts.strict });
       } catch (e) {
-        this.deleteAdapter(name);
+        // undo the whole adapter, wrappers included: the model is left as it was
+        this.removeAdapterParts(name);
+        this.adapters.delete(name);
         throw e;
       }
     } finally {
@@ -529,41 +545,4 @@ export function getPeftModel<M extends Module>(
   opts: AddAdapterOptions = {},
 ): PeftModel<M> {
   return PeftModel.create(model, config as PeftConfigBase, opts.adapterName ?? 'default');
-}
-
-/** The registered method for a raw config's `peft_type`; a missing or unknown one is a config error. */
-function methodOf(raw: Record<string, unknown> | PeftConfigBase): AdapterMethod {
-  const peftType = (raw as { peft_type?: unknown }).peft_type;
-  if (typeof peftType !== 'string') throw new PeftConfigError('peft_type', 'is required (e.g. "LORA")');
-  try {
-    return getAdapterMethodByPeftType(peftType);
-  } catch (e) {
-    throw new PeftConfigError('peft_type', (e as Error).message);
-  }
-}
-
-/** Whether `key` lies inside a modules_to_save wrapper (its copies are never wrapped again). */
-function isInsideWrapper(model: Module, key: string): boolean {
-  const parts = key.split('.');
-  for (let i = 1; i < parts.length; i++) {
-    if (model.getSubmodule(parts.slice(0, i).join('.')) instanceof ModulesToSaveWrapper) return true;
-  }
-  return false;
-}
-
-/** PEFT's `_remove_adapter_name_from_state_dict_key`: drop the `.<adapter>` path component. */
-export function removeAdapterName(key: string, adapterName: string): string {
-  const parts = key.split('.');
-  const i = parts.lastIndexOf(adapterName);
-  if (i < 0) return key;
-  parts.splice(i, 1);
-  return parts.join('.');
-}
-
-function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.keys(o)
-      .sort()
-      .map((k) => [k, o[k]]),
-  );
 }
