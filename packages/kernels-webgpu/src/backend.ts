@@ -1,13 +1,13 @@
 /// <reference types="@webgpu/types" />
 import type { Backend, DataId, DType, Shape, TypedArray } from '@peftjs/tensor';
-import { sizeOf } from '@peftjs/tensor';
+import { isByteDType, sizeOf } from '@peftjs/tensor';
 import type { WebGPUDeviceHandle, WebGPUDeviceReport } from './device.js';
 import { WebGPUError, type WebGPUErrorKind } from './errors.js';
 import { registerWebGPUKernels } from './kernels/index.js';
 import { BufferPool, type PoolStats, STAGING_USAGE, TENSOR_USAGE, UNIFORM_USAGE, Usage } from './pool.js';
 import { type Program, packUniforms, programSource } from './program.js';
 
-/** A tensor buffer on the device. bool is stored as u32, so every element is 4 bytes. */
+/** A tensor buffer on the device. bool is stored as u32 (4 bytes an element); u8 / i8 pack four to a word. */
 export interface GPUData {
   buffer: GPUBuffer | null;
   /** Elements. */
@@ -115,6 +115,7 @@ export class WebGPUBackend implements Backend {
   upload(values: TypedArray, dtype: DType): DataId {
     this.checkUsable('upload');
     const n = values.length;
+    if (isByteDType(dtype)) return this.uploadBytes(values as Uint8Array | Int8Array);
     const data = this.alloc(n, 'upload');
     if (n > 0) {
       const src =
@@ -130,7 +131,7 @@ export class WebGPUBackend implements Backend {
     this.checkUsable('read');
     const d = dataId as GPUData;
     if (!d.buffer) throw new WebGPUError('validation', 'read', 'the buffer was released');
-    const bytes = size * 4;
+    const bytes = isByteDType(dtype) ? byteStorageSize(size) : size * 4;
     if (bytes > d.bytes)
       throw new WebGPUError('validation', 'read', `reading ${size} elements of a ${d.size}-element buffer`);
     if (size === 0) {
@@ -158,6 +159,8 @@ export class WebGPUBackend implements Backend {
     if (err) throw err;
     if (dtype === 'f32') return new Float32Array(raw);
     if (dtype === 'i32') return new Int32Array(raw);
+    if (dtype === 'u8') return new Uint8Array(raw, 0, size);
+    if (dtype === 'i8') return new Int8Array(raw, 0, size);
     return Uint8Array.from(new Uint32Array(raw));
   }
 
@@ -223,7 +226,30 @@ export class WebGPUBackend implements Backend {
   /** A kernel output: a new buffer for a tensor of `shape` and `dtype`. */
   output(shape: Shape, dtype: DType, kernel: string): { dataId: GPUData; shape: Shape; dtype: DType } {
     this.checkUsable(kernel);
-    return { dataId: this.alloc(sizeOf(shape), kernel), shape, dtype };
+    const n = sizeOf(shape);
+    return { dataId: isByteDType(dtype) ? this.allocBytes(n, kernel) : this.alloc(n, kernel), shape, dtype };
+  }
+
+  /** A buffer for `size` byte-storage (u8 / i8) elements, packed four to a 32-bit word (padded to whole words). */
+  allocBytes(size: number, kernel: string): GPUData {
+    const bytes = byteStorageSize(size);
+    const max = this.device.limits.maxStorageBufferBindingSize;
+    if (bytes > max) {
+      throw new WebGPUError(
+        'limit',
+        kernel,
+        `a byte buffer of ${bytes} bytes exceeds maxStorageBufferBindingSize (${max})`,
+      );
+    }
+    return { buffer: this.pool.acquire(bytes, TENSOR_USAGE, kernel), size, bytes };
+  }
+
+  private uploadBytes(values: Uint8Array | Int8Array): GPUData {
+    const data = this.allocBytes(values.length, 'upload');
+    const padded = new Uint8Array(data.bytes);
+    padded.set(new Uint8Array(values.buffer, values.byteOffset, values.length));
+    this.device.queue.writeBuffer(data.buffer!, 0, padded.buffer, 0, data.bytes);
+    return data;
   }
 
   /** Release a temporary buffer (one that no tensor holds). */
@@ -523,5 +549,9 @@ function asWebGPUError(e: unknown, op: string): WebGPUError {
 }
 
 function emptyOf(dtype: DType): TypedArray {
+  if (dtype === 'i8') return new Int8Array(0);
   return dtype === 'f32' ? new Float32Array(0) : dtype === 'i32' ? new Int32Array(0) : new Uint8Array(0);
 }
+
+/** Bytes a byte-storage buffer of `size` elements occupies: whole 32-bit words, at least one. */
+const byteStorageSize = (size: number): number => Math.max(4, Math.ceil(size / 4) * 4);

@@ -28,7 +28,7 @@ export interface Program {
   source: () => string;
 }
 
-/** WGSL storage element type of a dtype: bool is stored as u32 (0 or 1) on the GPU. */
+/** WGSL storage element type of a dtype: bool is stored as u32 (0 or 1) on the GPU; u8 / i8 as packed u32 words. */
 export function wgslType(dtype: DType): 'f32' | 'i32' | 'u32' {
   return dtype === 'f32' ? 'f32' : dtype === 'i32' ? 'i32' : 'u32';
 }

@@ -151,6 +151,17 @@ export function decodeBytes<T extends TargetDType>(
       return toI32(input, bytes, fresh) as TypedArrayFor<T>;
     case 'bool':
       return toBool(input, bytes) as TypedArrayFor<T>;
+    case 'u8':
+    case 'i8': {
+      // byte storage (quantized weights) is taken as stored, never converted
+      if (dtype !== (target === 'u8' ? 'U8' : 'I8')) {
+        throw new SafetensorsError('BAD_CONVERSION', `tensor ${JSON.stringify(name)}: ${dtype} is not ${target}`, {
+          tensor: name,
+        });
+      }
+      const copy = new Uint8Array(bytes);
+      return (target === 'u8' ? copy : new Int8Array(copy.buffer)) as TypedArrayFor<T>;
+    }
     default:
       throw new SafetensorsError('BAD_ARGUMENT', `unknown target dtype ${JSON.stringify(target)}`, { tensor: name });
   }

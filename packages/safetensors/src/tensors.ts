@@ -86,13 +86,13 @@ export type TensorRecord = Readonly<Record<string, Tensor>> | ReadonlyMap<string
 export interface SaveTensorsOptions {
   /**
    * Stored dtype, for all tensors or per tensor (`undefined`: the default). Default: f32 → F32, i32 → I32,
-   * bool → BOOL. Any safetensors dtype the values fit in is allowed, e.g. `'F16'`/`'BF16'` for half-precision
+   * bool → BOOL, u8 → U8, i8 → I8. Any safetensors dtype the values fit in is allowed, e.g. `'F16'`/`'BF16'` for half-precision
    * storage (rounded to nearest-even) or `'I64'` for token ids as PyTorch stores them.
    */
   dtype?: SafetensorsDType | ((name: string, tensor: Tensor) => SafetensorsDType | undefined);
 }
 
-const STORED: Record<DType, SafetensorsDType> = { f32: 'F32', i32: 'I32', bool: 'BOOL' };
+const STORED: Record<DType, SafetensorsDType> = { f32: 'F32', i32: 'I32', bool: 'BOOL', u8: 'U8', i8: 'I8' };
 
 /** One {@link TensorSpec} per tensor (bytes produced by reading the tensor back when written). */
 export function tensorRecordSpecs(tensors: TensorRecord, options: SaveTensorsOptions = {}): TensorSpec[] {

@@ -32,19 +32,20 @@ export {
 export type { BackendFactory, MemoryInfo } from './engine.js';
 export { getKernel, missingKernels, registerKernel, runKernel } from './backend.js';
 export type { Backend, KernelImpl, KernelOutput } from './backend.js';
-export { KERNEL_NAMES } from './kernels.js';
+export { BYTE_KERNELS, KERNEL_NAMES } from './kernels.js';
 export type {
   BinaryOp,
   CompareOp,
   DataId,
   KernelName,
   KernelSignatures,
+  Quant4bitLayout,
   ReduceOp,
   TensorInfo,
   UnaryGradOp,
   UnaryOp,
 } from './kernels.js';
-export { BYTES_PER_ELEMENT, allocTyped, isFloat, toTyped } from './dtype.js';
+export { BYTES_PER_ELEMENT, allocTyped, isByteDType, isFloat, toTyped } from './dtype.js';
 export type { DType, DTypeArrayMap, ReservedDType, TypedArray, TypedArrayFor } from './dtype.js';
 export { BackendError, DisposedError, DTypeError, GradError, KernelError, ShapeError, TensorError } from './errors.js';
 export { broadcastShapes, broadcastStrides, normAxes, normAxis, shapesEqual, sizeOf, stridesOf } from './shape.js';

@@ -45,6 +45,21 @@ export interface TensorInfo {
   readonly dtype: DType;
 }
 
+/**
+ * A blockwise 4-bit weight as bitsandbytes lays it out (see `@peftjs/quant-nf4`): `shape` values in row-major
+ * order, two codes per byte with the first value in the high nibble, one absmax per `blocksize` values (the last
+ * block may be partial). With `nested` (double quantization) the absmax input holds u8 codes into `nested.code`,
+ * scaled per `nested.blocksize` codes by a float32 nested absmax input, plus `nested.offset`.
+ */
+export interface Quant4bitLayout {
+  /** The 16 float32 code values (NF4 or FP4). */
+  readonly code: readonly number[];
+  readonly blocksize: number;
+  /** Shape of the dequantized weight. */
+  readonly shape: Shape;
+  readonly nested: { readonly code: readonly number[]; readonly blocksize: number; readonly offset: number } | null;
+}
+
 /** Input arity and attributes of every kernel, by name. */
 export interface KernelSignatures {
   /** y = op(x); f32 in, f32 out (`neg`, `abs`, `sign`, `square` also accept i32). */
@@ -100,6 +115,26 @@ export interface KernelSignatures {
    * (see random.ts). Identical bits on every backend.
    */
   randomUniform: { inputs: []; attrs: { shape: Shape; key: readonly [number, number]; counter: number } };
+  /**
+   * The float32 weight of a 4-bit quantized tensor: packed u8 [ceil(n/2)], absmax f32 [blocks] (u8 [blocks] with a
+   * f32 nestedAbsmax [ceil(blocks/nested.blocksize)] when double-quantized). out[i] = code[nibble i] · absmax[i/bs].
+   */
+  dequantize4bit: {
+    inputs: [packed: TensorInfo, absmax: TensorInfo, nestedAbsmax?: TensorInfo];
+    attrs: Quant4bitLayout;
+  };
+  /**
+   * x · Wᵀ (`transW`) or x · W for a 4-bit weight W of shape [R, C] that is dequantized inside the kernel (no dense
+   * copy of W outlives it): x is [M, C] (transW) or [M, R]; out [M, R] or [M, C], f32.
+   */
+  matmul4bit: {
+    inputs: [x: TensorInfo, packed: TensorInfo, absmax: TensorInfo, nestedAbsmax?: TensorInfo];
+    attrs: Quant4bitLayout & { transW: boolean };
+  };
+  /** The float32 weight of an int8 row-quantized tensor: weight i8 [R, C], scb f32 [R]; out = (w · scb) / 127. */
+  dequantizeInt8: { inputs: [weight: TensorInfo, scb: TensorInfo]; attrs: Record<string, never> };
+  /** x · Wᵀ (`transW`) or x · W for an int8 row-quantized W [R, C] dequantized inside the kernel (as matmul4bit). */
+  matmulInt8: { inputs: [x: TensorInfo, weight: TensorInfo, scb: TensorInfo]; attrs: { transW: boolean } };
 }
 
 export type KernelName = keyof KernelSignatures;
@@ -128,4 +163,16 @@ export const KERNEL_NAMES: readonly KernelName[] = [
   'crossEntropy',
   'crossEntropyGrad',
   'randomUniform',
+  'dequantize4bit',
+  'matmul4bit',
+  'dequantizeInt8',
+  'matmulInt8',
 ];
+
+/** The kernels that read byte-storage (`u8` / `i8`) inputs; every other kernel refuses them. */
+export const BYTE_KERNELS: ReadonlySet<KernelName> = new Set<KernelName>([
+  'dequantize4bit',
+  'matmul4bit',
+  'dequantizeInt8',
+  'matmulInt8',
+]);

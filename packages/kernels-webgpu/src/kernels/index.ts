@@ -12,6 +12,7 @@ import { fill } from './fill.js';
 import { gather } from './gather.js';
 import { matmul } from './matmul.js';
 import { padSlice } from './padSlice.js';
+import { dequantize4bit, dequantizeInt8, matmul4bit, matmulInt8 } from './quant.js';
 import { randomUniform } from './randomUniform.js';
 import { reduce } from './reduce.js';
 import { scatterAdd } from './scatterAdd.js';
@@ -47,12 +48,16 @@ export const WEBGPU_KERNELS: WebGPUKernel[] = [
   unary,
   unaryGrad,
   where,
+  dequantize4bit,
+  matmul4bit,
+  dequantizeInt8,
+  matmulInt8,
 ] as WebGPUKernel[];
 
 let kernelsRegistered = false;
 
 /**
- * Register the 22 kernels under backend name 'webgpu' (once per copy of the tensor package's registry). Called by
+ * Register the kernels under backend name 'webgpu' (once per copy of the tensor package's registry). Called by
  * registerWebGPUBackend() and by the WebGPUBackend constructor.
  */
 export function registerWebGPUKernels(): void {

@@ -1,6 +1,6 @@
 import type { Backend } from '../backend.js';
 import type { DType } from '../dtype.js';
-import { toTyped } from '../dtype.js';
+import { isByteDType, toTyped } from '../dtype.js';
 import { getBackend } from '../engine.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import type { Shape } from '../shape.js';
@@ -61,9 +61,17 @@ export function tensor(
     throw new ShapeError('tensor', `${flat.length} values do not fill shape [${finalShape.join(', ')}]`);
   }
   const dtype: DType =
-    opts.dtype ?? (values instanceof Int32Array ? 'i32' : values instanceof Uint8Array ? 'bool' : 'f32');
-  if (dtype !== 'f32' && dtype !== 'i32' && dtype !== 'bool')
+    opts.dtype ??
+    (values instanceof Int32Array
+      ? 'i32'
+      : values instanceof Uint8Array
+        ? 'bool'
+        : values instanceof Int8Array
+          ? 'i8'
+          : 'f32');
+  if (dtype !== 'f32' && dtype !== 'i32' && dtype !== 'bool' && dtype !== 'u8' && dtype !== 'i8')
     throw new DTypeError('tensor', `unsupported dtype '${dtype}'`);
+  if (isByteDType(dtype) && opts.requiresGrad) throw new DTypeError('tensor', `${dtype} tensors cannot require grad`);
   const t = Tensor.fromValues(opts.backend ?? getBackend(), toTyped(dtype, flat), finalShape, dtype);
   t.requiresGrad = opts.requiresGrad ?? false;
   return t;

@@ -4,3 +4,4 @@ export * from './matmul.js';
 export * from './nn.js';
 export * from './reduce.js';
 export * from './shape.js';
+export * from './quant.js';

@@ -1,9 +1,9 @@
 import type { Backend } from '../backend.js';
 import { runKernel } from '../backend.js';
-import type { DType } from '../dtype.js';
+import { type DType, isByteDType } from '../dtype.js';
 import { getBackend } from '../engine.js';
 import { BackendError, DisposedError, DTypeError } from '../errors.js';
-import type { KernelName, KernelSignatures, TensorInfo } from '../kernels.js';
+import { BYTE_KERNELS, type KernelName, type KernelSignatures, type TensorInfo } from '../kernels.js';
 import { Tensor } from '../tensor.js';
 
 /** The one backend all `tensors` live on (an op never mixes backends). */
@@ -30,6 +30,20 @@ export function kernel<K extends KernelName>(
   backend?: Backend,
 ): Tensor {
   const b = backend ?? backendOf(op, inputs);
+  if (!BYTE_KERNELS.has(name)) {
+    const made = (attrs as { dtype?: DType }).dtype;
+    if (made !== undefined && isByteDType(made)) {
+      throw new DTypeError(op, `cannot make ${made} tensors (byte storage: upload the bytes with tensor())`);
+    }
+    for (const t of inputs) {
+      if (isByteDType(t.dtype)) {
+        throw new DTypeError(
+          op,
+          `does not accept ${t.dtype} tensors (byte storage, read only by dequantizing kernels)`,
+        );
+      }
+    }
+  }
   const infos = inputs.map((t) => t.info(op)) as unknown as KernelSignatures[K]['inputs'];
   return Tensor.fromKernel(b, runKernel(b, name, infos, attrs));
 }

@@ -471,7 +471,7 @@ function selectionCases(): OpCase[] {
 }
 
 function castCases(): OpCase[] {
-  const mk = (name: string, from: InputSpec, to: DType, cls: ToleranceClass = 'exact'): OpCase => ({
+  const mk = (name: string, from: InputSpec, to: 'f32' | 'i32' | 'bool', cls: ToleranceClass = 'exact'): OpCase => ({
     name: `cast/${name}`,
     class: cls,
     inputs: [from],

@@ -146,7 +146,9 @@ async function checkOutputs(c: OpCase, outs: Tensor[], want: Ref[], tol: number,
     expect([...o.shape], `${label}: shape`).toEqual(want[k].shape);
     expect(o.dtype, `${label}: dtype`).toBe(dtypes[k]);
     const got = await o.data();
-    const arrayClass = { f32: Float32Array, i32: Int32Array, bool: Uint8Array }[dtypes[k]];
+    const arrayClass = { f32: Float32Array, i32: Int32Array, bool: Uint8Array, u8: Uint8Array, i8: Int8Array }[
+      dtypes[k]
+    ];
     expect(got, `${label}: data() of a ${dtypes[k]} tensor`).toBeInstanceOf(arrayClass);
     const cmp = compareValues(got, want[k].data, tol, 1e-6, label);
     expect(cmp.ok, cmp.message).toBe(true);

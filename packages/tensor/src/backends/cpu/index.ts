@@ -14,6 +14,7 @@ import { fill } from './kernels/fill.js';
 import { gather } from './kernels/gather.js';
 import { matmul } from './kernels/matmul.js';
 import { padSlice } from './kernels/padSlice.js';
+import { dequantize4bit, dequantizeInt8, matmul4bit, matmulInt8 } from './kernels/quant.js';
 import { randomUniform } from './kernels/randomUniform.js';
 import { reduce } from './kernels/reduce.js';
 import { scatterAdd } from './kernels/scatterAdd.js';
@@ -48,6 +49,10 @@ const CPU_KERNELS: CpuKernel[] = [
   unary,
   unaryGrad,
   where,
+  dequantize4bit,
+  matmul4bit,
+  dequantizeInt8,
+  matmulInt8,
 ] as CpuKernel[];
 
 let registered = false;

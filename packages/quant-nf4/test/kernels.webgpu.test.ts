@@ -1,0 +1,16 @@
+/** The quantized kernels on WebGPU (Dawn; lavapipe in CI). No adapter: the suite FAILS, it never skips. */
+import { registerWebGPUBackend } from '@peftjs/kernels-webgpu';
+import { type Backend, destroyBackend, initBackend } from '@peftjs/tensor';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { quantKernelSuite } from './kernel-suite.js';
+
+let gpu: Backend;
+beforeAll(async () => {
+  registerWebGPUBackend();
+  gpu = await initBackend('webgpu');
+}, 120_000);
+afterAll(async () => {
+  await destroyBackend('webgpu');
+});
+
+describe('quantized kernels on the WebGPU backend', () => quantKernelSuite(() => gpu));
