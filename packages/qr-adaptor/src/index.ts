@@ -40,6 +40,7 @@ export type { PlanFile } from './plan.js';
 export { paretoOf, SearchError, searchPlans } from './search.js';
 export { int8RoundTrip, nf4RoundTrip, QuantizerError, simulatedQuantizer, toFloat16 } from './quantizer.js';
 export type { LayerQuantizer } from './quantizer.js';
+export { bnbBaseBytes, bnbQuantizer } from './bnb.js';
 export { linearModules, measureSensitivity, planFitness, quantizedCopy } from './fitness.js';
 export type { FitnessOptions } from './fitness.js';
 export type { EvaluatedPlan, SearchOptions, SearchProgress, SearchResult } from './search.js';

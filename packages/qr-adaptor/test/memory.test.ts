@@ -4,7 +4,7 @@
  */
 import '@peftjs/lora';
 import { LlamaForCausalLM } from '@peftjs/models';
-import { getPeftModel } from '@peftjs/registry';
+import { AdapterLayer, getPeftModel } from '@peftjs/registry';
 import { manualSeed, tensor, tidy } from '@peftjs/tensor';
 import { AdamW, trainableParams } from '@peftjs/trainer';
 import { describe, expect, it } from 'vitest';
@@ -56,5 +56,58 @@ describe('memory model', () => {
     expect(defaultBaseBytes(8, 64, 48)).toBe(64 * 48 + 4 * 64);
     expect(defaultBaseBytes(4, 64, 48)).toBe((64 * 48) / 2 + 4 * ((64 * 48) / 64));
     expect(defaultBaseBytes(4, 3, 7)).toBe(11 + 4); // 21 codes → 11 bytes, one partial block
+  });
+});
+
+describe('memory model with the bitsandbytes layers (quant-nf4)', () => {
+  it('equals the bytes the realised plan holds: quantized bases + adapter training state', async () => {
+    const { bnbQuantizer, bnbBaseBytes, quantizedCopy } = await import('../src/index.js');
+    manualSeed(4);
+    const base = new LlamaForCausalLM({
+      model_type: 'llama',
+      vocab_size: 40,
+      hidden_size: 64,
+      intermediate_size: 96,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+    });
+    const modules = linearModules(base);
+    const bits = [4, 8, 16];
+    const ranks = [0, 2, 4, 8, 16];
+    const plan = modules.map((_, i) => ({ bits: bits[i % 3]!, rank: ranks[i % 5]! }));
+    const model = quantizedCopy({ model: base, modules, quantizer: bnbQuantizer }, plan);
+    const peft = getPeftModel(
+      model,
+      planToLoraConfig(makePlanFile(modules, plan, { memoryBytes: 0, budgetBytes: 0, calibrationLoss: 0 })),
+    );
+    const params = trainableParams(peft);
+    const opt = new AdamW(params, { lr: 1e-3 });
+    const ids = tensor([1, 2, 3, 4, 5, 6], [1, 6], { dtype: 'i32' });
+    const loss = tidy(() => {
+      const l = peft.forward({ inputIds: ids, labels: ids }).loss!;
+      l.backward();
+      return l;
+    });
+    opt.step();
+    // what the backend holds for the planned modules: each base layer's tensors (weight codes, scales), and the
+    // adapter's values, gradients and AdamW moments
+    let measured = 0;
+    for (const m of modules) {
+      const cur = peft.model.getSubmodule(m.path);
+      const owner = cur instanceof AdapterLayer ? cur.baseLayer : cur;
+      for (const [, t] of owner.namedParameters()) measured += t.bytes;
+      for (const [, t] of owner.namedBuffers()) measured += t.bytes;
+    }
+    for (const p of params) measured += p.get().bytes + p.get().grad!.bytes;
+    for (const t of Object.values(opt.stateDict().tensors)) measured += t.bytes;
+    const modelled = new MemoryModel(modules, { baseBytes: bnbBaseBytes }).total(plan);
+    expect(Math.abs(modelled - measured) / measured).toBeLessThanOrEqual(0.01);
+    expect(modelled).toBe(measured);
+    loss.dispose();
+    ids.dispose();
+    opt.dispose();
+    peft.dispose();
+    base.dispose();
   });
 });

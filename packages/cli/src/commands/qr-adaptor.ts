@@ -13,6 +13,8 @@ import {
   planToLoraConfig,
   quantizedCopy,
   type Sensitivity,
+  bnbQuantizer,
+  type LayerQuantizer,
   searchPlans,
   simulatedQuantizer,
 } from '@peftjs/qr-adaptor';
@@ -20,7 +22,7 @@ import { FilePlanCache, writePlanFile } from '@peftjs/qr-adaptor/node';
 import { getPeftModel } from '@peftjs/registry';
 import { manualSeed } from '@peftjs/tensor';
 import { evaluate, formatBytes, type TokenExample, Trainer } from '@peftjs/trainer';
-import { formatHelp, num, parseBytes, parseCommandArgs, str } from '../args.js';
+import { choice, formatHelp, num, parseBytes, parseCommandArgs, str } from '../args.js';
 import {
   BACKEND_OPTION,
   type CliIO,
@@ -64,6 +66,12 @@ const OPTIONS = {
   out: { type: 'string', value: 'DIR', help: 'Plan, cache and chart go here.', default: 'peftjs-qr-adaptor' },
   chart: { type: 'boolean', help: 'Write the Pareto front as pareto.svg.' },
   seed: { type: 'string', value: 'N', help: 'Seed of the search and of every fine-tune.', default: '42' },
+  quantizer: {
+    type: 'string',
+    value: 'Q',
+    help: 'bnb (NF4 / int8 layers of @peftjs/quant-nf4) or simulated (their values, dense float32).',
+    default: 'bnb',
+  },
   ...MODEL_OPTION,
   ...DATA_OPTIONS,
   ...BACKEND_OPTION,
@@ -74,7 +82,7 @@ export const QR_ADAPTOR_HELP = formatHelp(
   "QR-Adaptor: search each linear layer's base bit width (4, 8, 16) and LoRA rank (0–16) under a memory budget\n" +
     '(sensitivity warm start, NSGA-II, Bayesian refinement; every measured plan cached in --out), print the Pareto\n' +
     'front, write plan.json, then train the chosen plan and the best uniform plans that fit the same budget (same\n' +
-    'steps and seed) and print their held-out perplexity. Quantization is simulated until @peftjs/quant-nf4 lands.',
+    'steps and seed) and print their held-out perplexity.',
   OPTIONS,
   ['peftjs qr-adaptor --budget 2MiB', 'peftjs qr-adaptor --budget 1.5MiB --calibration 16 --generations 2 --chart'],
 );
@@ -89,8 +97,9 @@ async function trainAndScore(
   heldOut: TokenExample[],
   steps: number,
   seed: number,
+  quantizer: LayerQuantizer,
 ): Promise<number> {
-  const q = quantizedCopy({ model, modules, quantizer: simulatedQuantizer }, plan);
+  const q = quantizedCopy({ model, modules, quantizer }, plan);
   try {
     if (plan.every((c) => c.rank === 0)) return (await evaluate(q, heldOut)).perplexity;
     manualSeed(seed);
@@ -162,6 +171,8 @@ export async function qrAdaptorCommand(argv: string[], io: CliIO): Promise<numbe
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  const quantizer =
+    choice(values, 'quantizer', ['bnb', 'simulated'] as const, 'bnb') === 'bnb' ? bnbQuantizer : simulatedQuantizer;
   const text = await readData(values);
   const { backend, close } = await startBackend(values);
   try {
@@ -177,7 +188,7 @@ export async function qrAdaptorCommand(argv: string[], io: CliIO): Promise<numbe
         (p) => !/lm_head$/.test(p) && (!targets || targets.some((t) => p === t || p.endsWith(`.${t}`))),
       );
       if (!modules.length) throw new CliError(`no linear module matches --target-modules ${targets?.join(',')}`);
-      const memory = new MemoryModel(modules, { baseBytes: simulatedQuantizer.baseBytes });
+      const memory = new MemoryModel(modules, { baseBytes: quantizer.baseBytes });
       const lo = memory.total(modules.map(() => ({ bits: 4, rank: 0 })));
       const all4 = memory.total(modules.map(() => ({ bits: 4, rank: 8 })));
       const all16 = memory.total(modules.map(() => ({ bits: 16, rank: 8 })));
@@ -185,12 +196,12 @@ export async function qrAdaptorCommand(argv: string[], io: CliIO): Promise<numbe
       io.err(
         `memory:  all 4-bit r8 ${mib(all4)}, all 16-bit r8 ${mib(all16)}, smallest plan ${mib(lo)}; budget ${mib(budget)}`,
       );
-      io.err(`quantizer: ${simulatedQuantizer.name}`);
+      io.err(`quantizer: ${quantizer.name}`);
       if (budget < lo) throw new CliError(`--budget ${budgetText} is below the smallest plan (${mib(lo)})`);
       const fit = {
         model: base.model,
         modules,
-        quantizer: simulatedQuantizer,
+        quantizer,
         calibration: calibration.slice(0, cut),
         heldOut: calibration.slice(cut),
         steps: fitnessSteps,
@@ -203,6 +214,7 @@ export async function qrAdaptorCommand(argv: string[], io: CliIO): Promise<numbe
         nCal,
         fitnessSteps,
         seed,
+        quantizer: quantizer.name,
         modules: modules.map((m) => m.path),
       });
       // the sensitivity profile is kept beside the plan cache, for the same context
@@ -267,7 +279,7 @@ export async function qrAdaptorCommand(argv: string[], io: CliIO): Promise<numbe
         ...uniform.map((u) => [`uniform ${u.plan[0]!.bits}-bit r${u.plan[0]!.rank}`, u] as [string, EvaluatedPlan]),
       ];
       for (const [label, e] of rows) {
-        const ppl = await trainAndScore(base.model, modules, e.plan, data.train, data.eval, steps, seed);
+        const ppl = await trainAndScore(base.model, modules, e.plan, data.train, data.eval, steps, seed, quantizer);
         io.out(`  ${label.padEnd(20)} ${mib(e.memoryBytes).padEnd(12)} perplexity ${ppl.toFixed(3)}`);
       }
       io.err(`budget ${formatBytes(budget)}`);
