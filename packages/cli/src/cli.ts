@@ -5,6 +5,7 @@ import { compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { mergeCommand } from './commands/merge.js';
+import { qrAdaptorCommand } from './commands/qr-adaptor.js';
 import { recommendCommand } from './commands/recommend.js';
 import { trainCommand } from './commands/train.js';
 import type { CliIO } from './common.js';
@@ -23,6 +24,7 @@ Commands:
   merge       Fold an adapter into the base weights and save the merged model (Hugging Face checkpoint).
   compare     Train several methods with the same budget; table, compare.json and compare.svg.
   recommend   Suggest a method and starting hyperparameters for a model size, memory, task and data size.
+  qr-adaptor  Search per-layer bit widths and LoRA ranks under a memory budget (QR-Adaptor); train the chosen plan.
   golden      Check against Hugging Face PEFT reference vectors:
                 peftjs golden <dir> [--backend cpu|webgpu]   <dir> is one case folder or a golden root holding
                 many. Prints one line per check, then "N passed, N failed"; exits 1 if any check failed.
@@ -43,6 +45,7 @@ const COMMANDS: Record<string, (argv: string[], io: CliIO) => Promise<number>> =
   merge: mergeCommand,
   compare: compareCommand,
   recommend: recommendCommand,
+  'qr-adaptor': qrAdaptorCommand,
 };
 
 /** Parse `--name value` / `--flag` options after the positional arguments. */

@@ -7,3 +7,4 @@ import '@peftjs/ia3';
 import '@peftjs/bottleneck';
 import '@peftjs/waveft';
 import '@peftjs/vblora';
+import '@peftjs/adalora';

@@ -4,6 +4,7 @@ import { getAdapterMethodByPeftType } from '@peftjs/registry';
 import { availableMethods, defaultMethodConfig, type MethodSpec } from '@peftjs/trainer/node';
 import { num, type OptionSpecs, type Parsed, str } from './args.js';
 import { CliError } from './errors.js';
+import { TRAIN_DEFAULTS } from './training.js';
 
 export const ADAPTER_OPTIONS: OptionSpecs = {
   r: { type: 'string', value: 'N', help: 'LoRA/DoRA rank.', default: '8' },
@@ -63,7 +64,12 @@ function overrides(values: Parsed['values']) {
             .map((s) => s.trim())
             .filter(Boolean);
   if (Array.isArray(targetModules) && targetModules.length === 0) throw new CliError('--target-modules is empty');
-  return { r, alpha, dropout, targetModules, taskType: 'CAUSAL_LM' };
+  // the run's optimizer steps, for presets with a schedule (unknown when training by --epochs)
+  const totalSteps =
+    str(values, 'steps') === undefined && str(values, 'epochs') !== undefined
+      ? undefined
+      : num(values, 'steps', TRAIN_DEFAULTS.steps, { int: true, min: 1 });
+  return { r, alpha, dropout, targetModules, taskType: 'CAUSAL_LM', totalSteps };
 }
 
 /**

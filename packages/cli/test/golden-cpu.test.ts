@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/index.js';
@@ -22,9 +23,15 @@ describe('peftjs golden (CPU): our methods match Hugging Face PEFT and AdapterHu
       const summary = lines[lines.length - 1];
       expect(summary).toMatch(/^\d+ passed, 0 failed$/);
       expect(Number(summary.split(' ')[0])).toBeGreaterThan(10);
-      if (name.endsWith('_adamw')) {
-        expect(lines.filter((l) => l.includes(' losses[')).length).toBe(4);
+      if ((TRAJECTORY_CASES as readonly string[]).includes(name)) {
+        const meta = JSON.parse(readFileSync(join(goldenRoot(), name, 'meta.json'), 'utf8'));
+        expect(lines.filter((l) => l.includes(' losses[')).length).toBe(meta.steps);
         expect(lines.some((l) => l.includes(' param.'))).toBe(true);
+        if (meta.rank_pattern_after_each_step) {
+          // AdaLoRA: the rank pattern after every step and the saved end/ adapter are checked too
+          expect(lines.filter((l) => l.includes(' rank_pattern[')).length).toBe(meta.steps);
+          expect(lines.some((l) => l.includes('end/adapter_config.json rank_pattern'))).toBe(true);
+        }
       } else {
         expect(lines.some((l) => l.includes(' logits: '))).toBe(true);
         expect(lines.some((l) => l.includes(' grad.'))).toBe(true);

@@ -206,9 +206,10 @@ export interface AdapterMethod<C extends PeftConfigBase = PeftConfigBase> {
   forward?(inputs: ModelInputs, next: (inputs: ModelInputs) => ModelOutput, ctx: ForwardContext<C>): ModelOutput;
   /**
    * Called by the trainer after every `optimizer.step()` and before gradients are zeroed (gradients are still
-   * there), for the active adapter — AdaLoRA's `update_and_allocate(global_step)`.
+   * there), for the active adapter — AdaLoRA's `update_and_allocate(global_step)`. It may be async (reading a
+   * few values back from the device, as rank allocation does); the trainer awaits it before zeroing gradients.
    */
-  onTrainStep?(ctx: TrainStepContext<C>): void;
+  onTrainStep?(ctx: TrainStepContext<C>): void | Promise<void>;
   /**
    * Change what is saved (PEFT's `_get_adapter_state_dict`): gets the adapter's tensors by saved key, returns the
    * tensors to write. Tensors it creates are freed by the caller after writing; returned inputs are not.

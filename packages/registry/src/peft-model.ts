@@ -304,12 +304,13 @@ export class PeftModel<M extends Module = Module> extends Module {
   /**
    * Tell the active adapter's method that an optimizer step was taken (the trainer calls this after
    * `optimizer.step()` and before zeroing gradients; `step` counts from 0). No-op for methods without the hook.
+   * Await it: a method may read values back from the device here.
    */
-  onTrainStep(step: number): void {
+  async onTrainStep(step: number): Promise<void> {
     this.assertLoaded();
     const e = this.adapters.get(this.active);
     if (!e?.method.onTrainStep) return;
-    e.method.onTrainStep({
+    await e.method.onTrainStep({
       adapterName: this.active,
       config: e.config,
       step,

@@ -18,6 +18,8 @@ export interface PresetOptions {
   modulesToSave?: string[];
   /** Hugging Face `model_type` of the base model. */
   modelType?: string;
+  /** Optimizer steps the run will take, for methods with a training schedule (AdaLoRA's `total_step`). */
+  totalSteps?: number;
 }
 
 /** What {@link MethodPreset.recommend} tells the trainer's `recommend()` about a preset. */

@@ -520,7 +520,7 @@ export class Trainer {
         } else {
           optimizer.step();
           // The method's training-step hook (e.g. rank allocation) sees this step's gradients: before zeroGrad.
-          if (model instanceof PeftModel) model.onTrainStep(st.step);
+          if (model instanceof PeftModel) await model.onTrainStep(st.step);
           optimizer.zeroGrad();
         }
         sample();

@@ -16,6 +16,7 @@ export const ACCEPTANCE_CASES = [
   'llama_ia3',
   'llama_waveft',
   'llama_vblora',
+  'llama_adalora_attn',
 ] as const;
 
 /** Quantization (bitsandbytes) cases: every quant/* block case, and the QLoRA cases with their quantized base. */
@@ -30,7 +31,7 @@ export const BOTTLENECK_CASES = ['bert_seq_bn_cls', 'llama_seq_bn', 'gpt2_double
 export const PROMPT_CASES = ['llama_prompt', 'llama_prefix', 'llama_ptuning_mlp', 'bert_prompt_cls'] as const;
 
 /** Trajectory cases: AdamW steps from a saved adapter (torch.optim.AdamW semantics). */
-export const TRAJECTORY_CASES = ['llama_dora_adamw'] as const;
+export const TRAJECTORY_CASES = ['llama_dora_adamw', 'llama_adalora_allocate'] as const;
 
 const PACKAGES = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 

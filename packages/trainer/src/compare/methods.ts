@@ -31,6 +31,8 @@ export interface DefaultMethodOptions {
   targetModules?: string[] | string;
   taskType?: string;
   modulesToSave?: string[];
+  /** Optimizer steps of the run, for presets with a training schedule (passed as `PresetOptions.totalSteps`). */
+  totalSteps?: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export function defaultMethodConfig(name: string, opts: DefaultMethodOptions = {
     targetModules: opts.targetModules ?? LLAMA_LINEAR_TARGETS,
     taskType: opts.taskType,
     modulesToSave: opts.modulesToSave,
+    ...(opts.totalSteps !== undefined ? { totalSteps: opts.totalSteps } : {}),
   });
 }
 

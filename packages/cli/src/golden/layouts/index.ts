@@ -1,4 +1,5 @@
 import type { GoldenLayout } from '../case.js';
+import { adaLoraTrajectoryLayout } from './adalora.js';
 import { peftAdapterLayout } from './adapter.js';
 import { qloraLayout, quantBlockLayout } from './quant.js';
 import { bottleneckLayout } from './bottleneck.js';
@@ -11,6 +12,7 @@ import { trajectoryLayout } from './trajectory.js';
 export const GOLDEN_LAYOUTS: readonly GoldenLayout[] = [
   quantBlockLayout,
   qloraLayout,
+  adaLoraTrajectoryLayout,
   trajectoryLayout,
   bottleneckLayout,
   peftAdapterLayout,

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PreTrainedModel } from '@peftjs/models';
 import type { PeftModel } from '@peftjs/registry';
+import { loadPeftModel } from '@peftjs/registry/node';
 import { type Backend, type Tensor, tidy } from '@peftjs/tensor';
 import { AdamW, trainableParams } from '@peftjs/trainer/node';
 import {
@@ -58,7 +59,12 @@ export async function runTrajectory(
   const checks: GoldenCheck[] = [];
   let inputs: Record<string, Tensor> = {};
   try {
-    const peft = await peftForCase({ ...c, dir: inputsDir }, model, inputsFile, adapterDir);
+    // A start adapter inside the trajectory's own folder is loaded as saved: that io.safetensors' param.* are the
+    // values after the last step, not the start's.
+    const peft =
+      inputsFile === io
+        ? await loadPeftModel(model, adapterDir, { isTrainable: true })
+        : await peftForCase({ ...c, dir: inputsDir }, model, inputsFile, adapterDir);
     inputs = await readInputs(inputsFile.has('input_ids') ? inputsFile : io, backend);
     const opt = new AdamW(trainableParams(peft), {
       lr: meta.lr as number,
@@ -82,7 +88,7 @@ export async function runTrajectory(
           compare(c.name, `losses[${s}]`, Math.abs(v - refLosses[s]) / Math.abs(refLosses[s]), GOLDEN_TOLERANCES.loss),
         );
         opt.step();
-        peft.onTrainStep(s);
+        await peft.onTrainStep(s);
         opt.zeroGrad();
         if (opts.afterStep) checks.push(...(await opts.afterStep({ step: s, peft })));
       }
