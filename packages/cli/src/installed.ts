@@ -8,3 +8,4 @@ import '@peftjs/bottleneck';
 import '@peftjs/waveft';
 import '@peftjs/vblora';
 import '@peftjs/adalora';
+import '@peftjs/quant-nf4';

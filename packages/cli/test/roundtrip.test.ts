@@ -1,8 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import '@peftjs/dora';
-import '@peftjs/lora';
+import '../src/installed.js';
 import { fromPretrained } from '@peftjs/models/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ACCEPTANCE_CASES, goldenRoot } from './helpers/paths.js';

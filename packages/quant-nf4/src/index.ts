@@ -10,6 +10,10 @@
  * ```
  * @packageDocumentation
  */
+import { registerQloraPreset } from './preset.js';
+
+registerQloraPreset();
+
 export * from './blockwise.js';
 export {
   loadQuantizedModel,
@@ -25,3 +29,4 @@ export * from './errors.js';
 export * from './int8.js';
 export { checkQuantized4bit, Linear4bit, Linear8bit, type QuantLinearOptions, settleQuantized } from './linear.js';
 export * from './quant-state.js';
+export { qloraPreset, registerQloraPreset } from './preset.js';

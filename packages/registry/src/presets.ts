@@ -65,14 +65,16 @@ const g = globalThis as unknown as Record<symbol, Map<string, MethodPreset> | un
 g[PRESETS_KEY] ??= new Map();
 const presets: Map<string, MethodPreset> = g[PRESETS_KEY];
 
-/** Register a preset. Its method must be registered first; a name registered twice is an error. */
+/**
+ * Register a preset. Its method may be registered later (a preset is listed only while its method is registered); a
+ * name registered twice is an error.
+ */
 export function registerPreset(preset: MethodPreset): void {
   if (!/^[a-z][a-z0-9_-]*$/.test(preset.name)) {
     throw new PeftError(`registerPreset: invalid name '${preset.name}' (lowercase letters, digits, - and _)`);
   }
   if (presets.has(preset.name)) throw new PeftError(`registerPreset: a preset named '${preset.name}' already exists`);
   if (typeof preset.config !== 'function') throw new PeftError(`registerPreset: '${preset.name}' lacks config()`);
-  getAdapterMethod(preset.method);
   presets.set(preset.name, preset);
 }
 
