@@ -34,9 +34,10 @@ export const ia3Preset: MethodPreset = {
     ...(o.modulesToSave ? { modules_to_save: o.modulesToSave } : {}),
   }),
   matches: (c) => c.peft_type === 'IA3',
-  // The IA³ paper trains its vectors with lr 3e-3 on T0; on the 0.76M tiny LLaMA a higher one converges in the
-  // main job's 90 steps (measured: see the package README).
-  learningRate: (params) => (params < 10e6 ? 3e-2 : 3e-3),
+  // The IA³ paper trains its vectors with lr 3e-3 (T0). On the 0.76M tiny LLaMA far higher rates do better: the main
+  // job's held-out perplexity after 30 steps was 6.369 / 6.310 / 6.216 / 6.132 at 3e-3 / 1e-2 / 3e-2 / 1e-1
+  // (base 6.407; package README).
+  learningRate: (params) => (params < 10e6 ? 1e-1 : 3e-3),
 };
 
 let registered = false;
