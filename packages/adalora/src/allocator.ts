@@ -74,7 +74,8 @@ export function disposeImportance(m: ModuleImportance | undefined): void {
   }
 }
 
-type Layers = readonly (readonly [string, AdaLoraLayer])[];
+/** The AdaLoRA layers of a model, by path. */
+export type Layers = readonly (readonly [string, AdaLoraLayer])[];
 
 /** Free every module's EMAs (PEFT's `reset_ipt`). */
 export function resetImportance(layers: Layers, adapter: string): void {

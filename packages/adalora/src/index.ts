@@ -24,7 +24,7 @@ export {
   tripletScores,
   updateImportance,
 } from './allocator.js';
-export type { BudgetStep, Ema, ModuleImportance } from './allocator.js';
+export type { BudgetStep, Ema, Layers, ModuleImportance } from './allocator.js';
 export { adaLoraConfigToJSON, normalizeAdaLoraConfig, rankPatternOf, savedRankPatternKey } from './config.js';
 export type { AdaLoraConfig, ResolvedAdaLoraConfig } from './config.js';
 export { AdaLoraLayer } from './layer.js';
