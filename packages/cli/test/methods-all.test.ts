@@ -97,7 +97,7 @@ describe('--methods all', () => {
         '--data',
         trainTxt,
         '--methods',
-        'lora,ia3,outscale',
+        'lora,ia3,outscale,qlora',
         '--steps',
         '2',
         '--seq-len',
@@ -110,11 +110,14 @@ describe('--methods all', () => {
     );
     expect(code).toBe(0);
     const json = JSON.parse(await readFile(join(out, 'compare.json'), 'utf8'));
-    expect(json.methods.map((m: { name: string }) => m.name)).toEqual(['lora', 'ia3', 'outscale']);
+    expect(json.methods.map((m: { name: string }) => m.name)).toEqual(['lora', 'ia3', 'outscale', 'qlora']);
     const byName = Object.fromEntries(json.methods.map((m: { name: string; lr: number }) => [m.name, m]));
     expect(byName.outscale.lr).toBe(2e-2);
     expect(byName.lora.lr).toBe(3e-3); // no suggestion: the shared default
     expect(byName.outscale.trainableParams).toBeGreaterThan(0);
     expect(byName.ia3.trainableParams).toBeLessThan(byName.lora.trainableParams);
+    // the qlora preset quantizes the base at load (NF4 + double quant): same LoRA, far fewer base bytes
+    expect(byName.qlora.trainableParams).toBe(byName.lora.trainableParams);
+    expect(byName.qlora.baseWeightBytes).toBeLessThan(0.6 * byName.lora.baseWeightBytes);
   });
 });

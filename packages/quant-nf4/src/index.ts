@@ -29,4 +29,4 @@ export * from './errors.js';
 export * from './int8.js';
 export { checkQuantized4bit, Linear4bit, Linear8bit, type QuantLinearOptions, settleQuantized } from './linear.js';
 export * from './quant-state.js';
-export { qloraPreset, registerQloraPreset } from './preset.js';
+export { qloraFp4Preset, qloraInt8Preset, qloraPreset, registerQloraPreset } from './preset.js';

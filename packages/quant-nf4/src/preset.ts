@@ -1,6 +1,35 @@
 import type { Module } from '@peftjs/nn';
-import { type MethodPreset, registerPreset } from '@peftjs/registry';
+import { type MethodPreset, type PresetOptions, registerPreset } from '@peftjs/registry';
 import { quantizeModel } from './checkpoint.js';
+import type { BitsAndBytesConfig } from './config.js';
+
+/** A LoRA config from a preset's options (the same defaults as `@peftjs/lora`'s preset). */
+function loraConfig(o: PresetOptions): Record<string, unknown> {
+  const r = o.r ?? 8;
+  return {
+    peft_type: 'LORA',
+    ...(o.taskType ? { task_type: o.taskType } : {}),
+    r,
+    lora_alpha: o.alpha ?? 2 * r,
+    lora_dropout: o.dropout ?? 0.05,
+    target_modules: o.targetModules ?? 'all-linear',
+    ...(o.modulesToSave ? { modules_to_save: o.modulesToSave } : {}),
+  };
+}
+
+/** A LoRA preset whose base is quantized at load with `options` (transformers' BitsAndBytesConfig fields). */
+function quantizedLoraPreset(name: string, summary: string, options: BitsAndBytesConfig): MethodPreset {
+  return {
+    name,
+    method: 'lora',
+    summary,
+    config: loraConfig,
+    async prepareModel(model: Module): Promise<Module> {
+      await quantizeModel(model, options);
+      return model;
+    },
+  };
+}
 
 /**
  * The "qlora" preset: LoRA on a base whose linear layers are quantized at load to NF4 with double quantization
@@ -10,25 +39,15 @@ import { quantizeModel } from './checkpoint.js';
  * itself comes from `@peftjs/lora`, which must be imported too.
  */
 export const qloraPreset: MethodPreset = {
-  name: 'qlora',
-  method: 'lora',
-  summary: 'QLoRA: LoRA on a frozen NF4 base (double quantization), about 4.13 bits per base weight',
-  config: (o) => {
-    const r = o.r ?? 8;
-    return {
-      peft_type: 'LORA',
-      ...(o.taskType ? { task_type: o.taskType } : {}),
-      r,
-      lora_alpha: o.alpha ?? 2 * r,
-      lora_dropout: o.dropout ?? 0.05,
-      target_modules: o.targetModules ?? 'all-linear',
-      ...(o.modulesToSave ? { modules_to_save: o.modulesToSave } : {}),
-    };
-  },
-  async prepareModel(model: Module): Promise<Module> {
-    await quantizeModel(model, { load_in_4bit: true, bnb_4bit_quant_type: 'nf4', bnb_4bit_use_double_quant: true });
-    return model;
-  },
+  ...quantizedLoraPreset(
+    'qlora',
+    'QLoRA: LoRA on a frozen NF4 base (double quantization), about 4.13 bits per base weight',
+    {
+      load_in_4bit: true,
+      bnb_4bit_quant_type: 'nf4',
+      bnb_4bit_use_double_quant: true,
+    },
+  ),
   recommend: {
     role: 'low-memory',
     // 4-bit weights with their quantization state (~0.52 byte per parameter) plus LoRA's activations and state
@@ -37,10 +56,24 @@ export const qloraPreset: MethodPreset = {
   },
 };
 
+/** LoRA on an FP4 base (bitsandbytes' other 4-bit code book), double quantization. */
+export const qloraFp4Preset = quantizedLoraPreset('qlora-fp4', 'LoRA on a frozen FP4 base (double quantization)', {
+  load_in_4bit: true,
+  bnb_4bit_quant_type: 'fp4',
+  bnb_4bit_use_double_quant: true,
+});
+
+/** LoRA on an LLM.int8 base (int8 rows with a per-row scale; computed weight-only here). */
+export const qloraInt8Preset = quantizedLoraPreset('qlora-int8', 'LoRA on a frozen int8 base (LLM.int8 storage)', {
+  load_in_8bit: true,
+});
+
 let registered = false;
-/** Register the "qlora" preset (idempotent; done on import). */
+/** Register the "qlora", "qlora-fp4" and "qlora-int8" presets (idempotent; done on import). */
 export function registerQloraPreset(): void {
   if (registered) return;
   registered = true;
   registerPreset(qloraPreset);
+  registerPreset(qloraFp4Preset);
+  registerPreset(qloraInt8Preset);
 }

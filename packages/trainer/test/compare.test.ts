@@ -94,7 +94,7 @@ describe('compareMethods', () => {
     const table = formatComparisonTable(result);
     const lines = table.split('\n');
     expect(lines[0]).toMatch(/^base model \(no adapter\): loss /);
-    expect(lines[1]).toMatch(/^method\s+peft_type\s+trainable\s+total\s+trainable%\s+adapter file/);
+    expect(lines[1]).toMatch(/^method\s+peft_type\s+trainable\s+total\s+trainable%\s+adapter file\s+base weights/);
     expect(lines[2]).toMatch(/^-+( +-+)+$/);
     expect(lines[3]).toContain('lora-qv-r4');
     expect(lines[3]).toContain(QV_R4.toLocaleString('en-US'));

@@ -143,6 +143,8 @@ export async function compareMethods<M extends Module>(opts: CompareOptions<M>):
         lastEval && lastEval.step === run.steps ? metrics(lastEval) : metrics(await trainer.evaluate(opts.eval));
       if (!lastEval || lastEval.step !== run.steps) evalCurve.push({ step: run.steps, loss: final.loss });
       const adapterFileBytes = (await peft.toAdapterFiles()).weights.byteLength;
+      // what the frozen base holds in backend memory (packed bytes for a quantized base)
+      const baseWeightBytes = peft.parameters().reduce((n, p) => (p.requiresGrad ? n : n + p.bytes), 0);
       const result: MethodResult = {
         name,
         peftType: String(spec.config.peft_type),
@@ -152,6 +154,7 @@ export async function compareMethods<M extends Module>(opts: CompareOptions<M>):
         totalParams: total,
         trainablePercent: (100 * trainable) / total,
         adapterFileBytes,
+        baseWeightBytes,
         steps: run.steps,
         trainSeconds: run.trainSeconds,
         tokensPerSecond: run.tokensPerSecond,

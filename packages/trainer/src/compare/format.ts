@@ -25,6 +25,7 @@ const COLUMNS: [header: string, align: 'l' | 'r', cell: (m: MethodResult) => str
   ['total', 'r', (m) => int(m.totalParams)],
   ['trainable%', 'r', (m) => num(m.trainablePercent, 3)],
   ['adapter file', 'r', (m) => (m.adapterFileBytes === undefined ? '-' : formatBytes(m.adapterFileBytes))],
+  ['base weights', 'r', (m) => (m.baseWeightBytes === undefined ? '-' : formatBytes(m.baseWeightBytes))],
   ['steps', 'r', (m) => int(m.steps)],
   ['train s', 'r', (m) => num(m.trainSeconds, 1)],
   ['tok/s', 'r', (m) => int(m.tokensPerSecond)],

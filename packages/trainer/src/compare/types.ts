@@ -30,6 +30,8 @@ export interface MethodResult {
    * own save format, if it has one). Absent in comparisons saved before this field existed.
    */
   adapterFileBytes?: number;
+  /** Bytes the frozen base parameters hold on the backend (a quantized base holds its packed bytes). */
+  baseWeightBytes?: number;
   steps: number;
   trainSeconds: number;
   tokensPerSecond: number;
