@@ -4,6 +4,7 @@
  *
  *   pnpm build && tsx bench/train-step.ts [--backend cpu|webgpu] [--model tiny|llama23m] [--method lora|dora]
  *       [--batch 8] [--seq 128] [--steps 6] [--warmup 2] [--log-every 10] [--tokens FILE] [--json FILE]
+ *       [--by-kernel] [--kernel-times]
  *
  * Models: `tiny` is the embedded tiny LLaMA (@peftjs/tiny-llama, 0.76M parameters, pretrained weights);
  * `llama23m` is a freshly initialised LLaMA of 23.5M parameters (hidden 512, ffn 1376, 8 layers, 8 heads / 4 kv
@@ -22,7 +23,7 @@ import '@peftjs/lora';
 import '@peftjs/dora';
 import { LlamaForCausalLM } from '@peftjs/models';
 import { getPeftModel } from '@peftjs/registry';
-import { type Backend, initBackend, manualSeed, setBackend } from '@peftjs/tensor';
+import { type Backend, initBackend, manualSeed, observeKernels, setBackend } from '@peftjs/tensor';
 import { loadCorpus, loadTinyLlama } from '@peftjs/tiny-llama';
 import { chunkTokens, defaultMethodConfig, type StepInfo, type TokenExample, Trainer } from '@peftjs/trainer';
 
@@ -107,6 +108,23 @@ if (process.argv.includes('--by-kernel') && 'dispatch' in backend) {
     orig(p, ...rest);
   };
 }
+// --kernel-times: milliseconds per kernel (matmuls also by m×n×k) over the timed steps, on the calling thread
+const kernelMs = new Map<string, { ms: number; calls: number }>();
+let timingKernels = false;
+if (process.argv.includes('--kernel-times')) {
+  observeKernels((name, inputs, ms) => {
+    if (!timingKernels) return;
+    let key: string = name;
+    if (name === 'matmul' && inputs.length >= 2) {
+      const [a, b] = inputs;
+      key = `matmul ${a.shape.join('x')} @ ${b.shape.join('x')}`;
+    }
+    const e = kernelMs.get(key) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    kernelMs.set(key, e);
+  });
+}
 const gpuCounts = () => {
   const s = (backend as unknown as { dispatchCount?: number; submitCount?: number }) ?? {};
   return { dispatches: s.dispatchCount ?? 0, submits: s.submitCount ?? 0 };
@@ -152,7 +170,10 @@ const trainer = new Trainer({
           reads: now.reads - mark.reads,
         });
         mark = now;
-        if (perStep.length === warmup) byKernel.clear();
+        if (perStep.length === warmup) {
+          byKernel.clear();
+          timingKernels = true;
+        }
       },
     },
   ],
@@ -166,6 +187,17 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Kernel milliseconds per timed step, largest first; matmuls also summed over their shapes. */
+function kernelTimesPerStep(): Record<string, number> {
+  const rows = new Map<string, number>();
+  for (const [k, v] of kernelMs) {
+    rows.set(k, (rows.get(k) ?? 0) + v.ms / steps);
+    if (k.startsWith('matmul ')) rows.set('matmul (all)', (rows.get('matmul (all)') ?? 0) + v.ms / steps);
+  }
+  const kernelTotal = [...rows].filter(([k]) => !k.startsWith('matmul ')).reduce((a, [, v]) => a + v, 0);
+  rows.set('(all kernels)', kernelTotal);
+  return Object.fromEntries([...rows].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number(v.toFixed(2))]));
+}
 const out = {
   side: 'peftjs',
   backend: backendName,
@@ -189,6 +221,7 @@ const out = {
         ),
       }
     : {}),
+  ...(kernelMs.size ? { kernelMsPerStep: kernelTimesPerStep() } : {}),
   peakTensorBytes: result.peakTensorBytes,
   trainableParams: result.trainableParams,
   totalParams: result.totalParams,

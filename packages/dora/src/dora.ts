@@ -1,7 +1,7 @@
 import type { LoraLayer, LoraVariant } from '@peftjs/lora';
-import { Module } from '@peftjs/nn';
+import { type LinearLike, linearNoBias, Module } from '@peftjs/nn';
 import { PeftConfigError } from '@peftjs/registry';
-import { add, mul, noGrad, reshape, sqrt, square, sub, sum, type Tensor, div, linear, tidy } from '@peftjs/tensor';
+import { add, div, mul, noGrad, reshape, sqrt, square, sub, sum, type Tensor, tidy } from '@peftjs/tensor';
 
 /** Holds one adapter's magnitude vector as `weight` (PEFT: `lora_magnitude_vector.<adapter>.weight`). */
 export class DoraMagnitude extends Module {
@@ -53,8 +53,9 @@ export const doraVariant: LoraVariant = {
     const xd = layer.dropout(adapter, x);
     const loraResult = layer.loraProduct(adapter, xd);
     const bias = layer.baseLayer.hasParameter('bias') ? layer.baseLayer.optionalParam('bias') : null;
+    // the base layer's own product: on a quantized base its fused kernel, so no dense W is kept for backward
     const baseResult = layer.dropoutActive(adapter)
-      ? linear(xd, layer.baseWeightOutIn())
+      ? linearNoBias(layer.baseLayer as unknown as LinearLike, xd)
       : bias
         ? sub(result, bias)
         : result;

@@ -16,7 +16,7 @@ export type { ParamOptions } from './init.js';
 export { createParameter, isInitSkipped, withoutInit } from './init.js';
 export type { EmbeddingOptions, LayerNormOptions, LinearOptions } from './layers.js';
 export type { LinearLike } from './linear-like.js';
-export { isLinearLike } from './linear-like.js';
+export { isLinearLike, linearNoBias } from './linear-like.js';
 export { Conv1D, Dropout, Embedding, Identity, LayerNorm, Linear, RMSNorm } from './layers.js';
 export type { LSTMOptions } from './lstm.js';
 export { LSTM } from './lstm.js';

@@ -1,4 +1,4 @@
-import type { Tensor } from '@peftjs/tensor';
+import { linear, type Tensor } from '@peftjs/tensor';
 import { Module } from './module.js';
 
 /**
@@ -33,6 +33,21 @@ export interface LinearLike extends Module {
   setDenseWeight(w: Tensor): void;
   /** The bias [out], or null. */
   readonly bias: Tensor | null;
+  /**
+   * Optional: x·Wᵀ without the bias, computed from the stored weight. Quantized layers implement it with their
+   * fused kernels so that no dense W is formed (nor kept for backward); {@link linearNoBias} falls back to
+   * `linear(x, denseWeight())` for layers without it.
+   */
+  linearNoBias?(x: Tensor): Tensor;
+}
+
+/**
+ * x·Wᵀ for a {@link LinearLike} layer, without its bias: the layer's own `linearNoBias` where it has one (quantized
+ * layers, which never form the dense weight), else a product with `denseWeight()` (an alias for `Linear`).
+ */
+export function linearNoBias(layer: LinearLike, x: Tensor): Tensor {
+  if (layer.linearNoBias) return layer.linearNoBias(x);
+  return linear(x, layer.denseWeight());
 }
 
 /** Whether `m` implements {@link LinearLike}. */

@@ -59,7 +59,11 @@ abstract class QuantLinear extends Module implements LinearLike {
     y.dispose();
     return out;
   }
-  abstract forward(x: Tensor): Tensor;
+  forward(x: Tensor): Tensor {
+    return this.withBias(this.linearNoBias(x));
+  }
+  /** x·Wᵀ without the bias, dequantizing inside the kernel (no dense W is formed, even for backward). */
+  abstract linearNoBias(x: Tensor): Tensor;
   /** The dequantized weight (a temporary the caller owns). */
   protected abstract dequantized(): Tensor;
   /** Quantize host values [out, in] into the stored weight. */
@@ -246,9 +250,9 @@ export class Linear4bit extends QuantLinear {
     };
   }
 
-  forward(x: Tensor): Tensor {
+  linearNoBias(x: Tensor): Tensor {
     this.checkSettled();
-    return this.withBias(matmul4bit(x, this.quantWeight));
+    return matmul4bit(x, this.quantWeight);
   }
 
   protected dequantized(): Tensor {
@@ -381,9 +385,9 @@ export class Linear8bit extends QuantLinear {
     return { weight: this.param('weight'), scb: this.buffer('SCB') };
   }
 
-  forward(x: Tensor): Tensor {
+  linearNoBias(x: Tensor): Tensor {
     this.checkSettled();
-    return this.withBias(matmulInt8(x, this.int8Weight));
+    return matmulInt8(x, this.int8Weight);
   }
 
   protected dequantized(): Tensor {

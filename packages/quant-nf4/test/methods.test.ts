@@ -10,7 +10,7 @@ import { isLinearLike, type LinearLike } from '@peftjs/nn';
 import type { PreTrainedModel } from '@peftjs/models';
 import { fromPretrained } from '@peftjs/models/node';
 import { getPeftModel } from '@peftjs/registry';
-import { relMaxError, type Tensor, tensor, tidy } from '@peftjs/tensor';
+import { manualSeed, memory, relMaxError, type Tensor, tensor, tidy } from '@peftjs/tensor';
 import { goldenRoot } from '@peftjs/test-utils';
 import { describe, expect, it } from 'vitest';
 import { Linear4bit, Linear8bit, quantizeModel } from '../src/index.js';
@@ -126,6 +126,55 @@ describe('quantized bases in other models and methods', () => {
     }
     expect(checked).toBe(2 * 3 * 3);
     for (const t of [lq, ld, inputIds]) t.dispose();
+    pq.dispose();
+    pd.dispose();
+  });
+
+  it('DoRA with dropout on an NF4 LLaMA: equal to the float model, and no dense base weight is kept for backward', async () => {
+    const dir = join(goldenRoot(), 'base', 'llama');
+    const quant = await fromPretrained(dir);
+    await quantizeModel(quant, { load_in_4bit: true, bnb_4bit_quant_type: 'nf4' });
+    const dense = await fromPretrained(dir);
+    copyDequantized(quant, dense);
+    const config = {
+      peft_type: 'LORA',
+      r: 4,
+      lora_alpha: 8,
+      lora_dropout: 0.2,
+      use_dora: true,
+      target_modules: ['q_proj', 'v_proj', 'up_proj', 'down_proj'],
+    };
+    let denseBytes = 0; // what dense float copies of the targeted weights would take
+    for (const [path, m] of quant.namedModules())
+      if (m instanceof Linear4bit && config.target_modules.some((t) => path.endsWith(t)))
+        denseBytes += m.outFeatures * m.inFeatures * 4;
+    expect(denseBytes).toBeGreaterThan(0);
+    const pq = getPeftModel(quant, config);
+    const pd = getPeftModel(dense, config);
+    pq.loadAdapterState(pd.adapterStateDict());
+    pq.train();
+    pd.train();
+    const inputIds = ids();
+    // With dropout active DoRA recomputes the base product on the dropped-out input (as PEFT does). The graph of
+    // the forward pass holds what backward reads: on a quantized base that must not be a dense copy of W.
+    const forward = (p: typeof pq) => {
+      manualSeed(7);
+      const before = memory().bytes;
+      const o = tidy(() => p.forward({ inputIds, labels: inputIds }));
+      return { o, held: memory().bytes - before };
+    };
+    const q = forward(pq);
+    const d = forward(pd);
+    console.log(`held after forward: quantized ${q.held} B, float ${d.held} B; dense targeted weights ${denseBytes} B`);
+    // before the fix the quantized model held about one dense copy of every targeted weight more than the float one
+    expect(q.held).toBeLessThan(d.held + denseBytes / 2);
+    q.o.loss!.backward();
+    d.o.loss!.backward();
+    expect(relMaxError(await q.o.logits.data(), await d.o.logits.data())).toBeLessThanOrEqual(1e-5);
+    const gd = new Map(pd.namedTrainableParameters());
+    for (const [k, p] of pq.namedTrainableParameters())
+      expect(relMaxError(await p.grad!.data(), await gd.get(k)!.grad!.data()), k).toBeLessThanOrEqual(1e-4);
+    for (const t of [q.o.logits, q.o.loss!, d.o.logits, d.o.loss!, inputIds]) t.dispose();
     pq.dispose();
     pd.dispose();
   });

@@ -70,13 +70,32 @@ export function missingKernels(backendName: string): KernelName[] {
   return KERNEL_NAMES.filter((n) => !kernelRegistry.has(key(backendName, n)));
 }
 
+/**
+ * Sees every kernel call with the milliseconds it took on the calling thread (for profiles such as
+ * `bench/train-step.ts --kernel-times`). On the CPU that is the kernel's run time; on asynchronous backends such as
+ * WebGPU it is the time to record the dispatch, not the GPU's time.
+ */
+export type KernelObserver = (name: KernelName, inputs: readonly TensorInfo[], ms: number) => void;
+
+let kernelObserver: KernelObserver | null = null;
+
+/** Install (or, with null, remove) the {@link KernelObserver}; without one a kernel call costs nothing extra. */
+export function observeKernels(observer: KernelObserver | null): void {
+  kernelObserver = observer;
+}
+
 export function runKernel<K extends KernelName>(
   backend: Backend,
   name: K,
   inputs: KernelSignatures[K]['inputs'],
   attrs: KernelSignatures[K]['attrs'],
 ): KernelOutput {
-  return getKernel(backend.name, name)(backend, inputs, attrs);
+  const impl = getKernel(backend.name, name);
+  if (kernelObserver === null) return impl(backend, inputs, attrs);
+  const t0 = performance.now();
+  const out = impl(backend, inputs, attrs);
+  kernelObserver(name, inputs, performance.now() - t0);
+  return out;
 }
 
 export type { TensorInfo };

@@ -31,7 +31,15 @@ export {
   setBackend,
 } from './engine.js';
 export type { BackendFactory, MemoryInfo } from './engine.js';
-export { getKernel, hasKernel, missingKernels, registerKernel, runKernel } from './backend.js';
+export {
+  getKernel,
+  hasKernel,
+  type KernelObserver,
+  missingKernels,
+  observeKernels,
+  registerKernel,
+  runKernel,
+} from './backend.js';
 export type { Backend, KernelImpl, KernelOutput } from './backend.js';
 export { BYTE_KERNELS, KERNEL_NAMES, OPTIONAL_KERNEL_NAMES } from './kernels.js';
 export type {
