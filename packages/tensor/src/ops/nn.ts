@@ -6,7 +6,7 @@ import type { KernelSignatures } from '../kernels.js';
 import { broadcastShapes, normAxis, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from './creation.js';
-import { add, cast, compare, div, mul, neg, rsqrt, square, sub, where } from './elementwise.js';
+import { add, cast, compare, div, mul, neg, rsqrt, silu, square, sub, unbroadcast, where } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { mean, sum } from './reduce.js';
 import { chunk, concat, reshape, transpose } from './shape.js';
@@ -82,8 +82,28 @@ registerGradient<{ ignoreIndex: number }>('crossEntropy', (dy, { inputs: [logits
   null,
 ]);
 
-/** Layer normalisation over the last axis (biased variance, as PyTorch). */
+/** Whether a norm's per-feature parameter fits the fused kernels: f32 [D] for x [..., D]. */
+const featureVector = (x: Tensor, p: Tensor | null | undefined): boolean =>
+  !p || (p.dtype === 'f32' && p.rank === 1 && p.shape[0] === x.shape[x.rank - 1]);
+
+/**
+ * Layer normalisation over the last axis (biased variance, as PyTorch). One fused kernel (forward and backward)
+ * where the backend has it, the composed ops otherwise; both round each step to f32 the same way.
+ */
 export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  const params = [weight, bias].filter((p): p is Tensor => !!p);
+  const backend = backendOf('layerNorm', [x, ...params]);
+  if (
+    x.dtype === 'f32' &&
+    x.rank >= 1 &&
+    hasKernel(backend.name, 'layerNorm') &&
+    featureVector(x, weight) &&
+    featureVector(x, bias)
+  ) {
+    const attrs = { eps, weight: !!weight, bias: !!bias };
+    const inputs = [x, ...params];
+    return record('layerNorm', inputs, kernel('layerNorm', 'layerNorm', inputs, attrs, backend), attrs);
+  }
   return composite(() => {
     const mu = mean(x, -1, true);
     const centered = sub(x, mu);
@@ -94,14 +114,50 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
     return y;
   });
 }
+registerGradient<KernelSignatures['layerNorm']['attrs']>(
+  'layerNorm',
+  (dy, { inputs, attrs }) => {
+    const [x] = inputs;
+    const w = attrs.weight ? inputs[1] : null;
+    const dx = () =>
+      kernel('layerNormGrad', 'layerNormGrad', w ? [x, dy, w] : [x, dy], { eps: attrs.eps, weight: !!w });
+    // dw = Σ dy·x̂ and db = Σ dy over the rows, as mul's and add's gradients reduce them (trainable norms only)
+    const dw = () =>
+      unbroadcast(mul(dy, kernel('layerNorm', 'layerNorm', [x], { eps: attrs.eps, weight: false, bias: false })), [
+        x.shape[x.rank - 1],
+      ]);
+    const db = () => unbroadcast(dy.detach(), [x.shape[x.rank - 1]]);
+    return attrs.weight ? (attrs.bias ? [dx, dw, db] : [dx, dw]) : attrs.bias ? [dx, db] : [dx];
+  },
+  // x is read by every gradient, the weight only by x's; the output by none
+  (tracks) => ({ inputs: [true, tracks[0]] }),
+);
 
-/** RMS normalisation over the last axis (LLaMA): x · rsqrt(mean(x²) + eps) · weight. */
+/**
+ * RMS normalisation over the last axis (LLaMA): x · rsqrt(mean(x²) + eps) · weight, in torch's LlamaRMSNorm order.
+ * One fused kernel (forward and backward) where the backend has it, the composed ops otherwise; both round each
+ * step to f32 the same way.
+ */
 export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
+  const backend = backendOf('rmsNorm', weight ? [x, weight] : [x]);
+  if (x.dtype === 'f32' && x.rank >= 1 && hasKernel(backend.name, 'rmsNorm') && featureVector(x, weight)) {
+    const inputs = weight ? [x, weight] : [x];
+    return record('rmsNorm', inputs, kernel('rmsNorm', 'rmsNorm', inputs, { eps }, backend), { eps });
+  }
   return composite(() => {
     const y = mul(x, rsqrt(add(mean(square(x), -1, true), eps)));
     return weight ? mul(y, weight) : y;
   });
 }
+registerGradient<{ eps: number }>(
+  'rmsNorm',
+  (dy, { inputs: [x, w], attrs }) => [
+    () => kernel('rmsNormGrad', 'rmsNormGrad', w ? [x, dy, w] : [x, dy], attrs),
+    // dw = Σ dy·x̂ over the rows, as mul's gradient reduces it (only when the norm weight trains)
+    w ? () => unbroadcast(mul(dy, kernel('rmsNorm', 'rmsNorm', [x], attrs)), w.shape) : null,
+  ],
+  (tracks) => ({ inputs: [true, tracks[0]] }),
+);
 
 /**
  * cos / sin tables [T, D] for rotary position embedding as Hugging Face LLaMA builds them:
@@ -130,13 +186,80 @@ export function rotaryTables(
   return { cos: tensor(cos, [pos.length, dim], { backend }), sin: tensor(sin, [pos.length, dim], { backend }) };
 }
 
-/** x·cos + rotate_half(x)·sin, where rotate_half(x) = concat(−x₂, x₁) over the last axis (LLaMA). */
+/** rotate_half(x) = concat(−x₂, x₁) over the last axis. */
+const rotateHalf = (x: Tensor): Tensor => {
+  const [x1, x2] = chunk(x, 2, -1);
+  return concat([neg(x2), x1], -1);
+};
+
+/** The shape without leading 1s (the dimensions a table really has). */
+const trimmed = (shape: readonly number[]): readonly number[] => {
+  let i = 0;
+  while (i < shape.length && shape[i] === 1) i++;
+  return shape.slice(i);
+};
+
+/**
+ * x·cos + rotate_half(x)·sin, where rotate_half(x) = concat(−x₂, x₁) over the last axis (LLaMA). One fused kernel
+ * (forward and backward) where the backend has it and the tables span trailing dimensions of x, the composed ops
+ * otherwise; both round the same way.
+ */
 export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  return composite(() => {
-    const [x1, x2] = chunk(x, 2, -1);
-    return add(mul(x, cos), mul(concat([neg(x2), x1], -1), sin));
-  });
+  const backend = backendOf('applyRotary', [x, cos, sin]);
+  const table = trimmed(cos.shape);
+  const d = x.shape[x.rank - 1];
+  if (
+    x.dtype === 'f32' &&
+    cos.dtype === 'f32' &&
+    sin.dtype === 'f32' &&
+    x.rank >= 1 &&
+    d % 2 === 0 &&
+    table.length >= 1 &&
+    table.length <= x.rank &&
+    shapesEqual(table, trimmed(sin.shape)) &&
+    shapesEqual(table, x.shape.slice(x.rank - table.length)) &&
+    hasKernel(backend.name, 'rotary')
+  ) {
+    return record(
+      'applyRotary',
+      [x, cos, sin],
+      kernel('applyRotary', 'rotary', [x, cos, sin], { inverse: false }, backend),
+      undefined,
+    );
+  }
+  return composite(() => add(mul(x, cos), mul(rotateHalf(x), sin)));
 }
+registerGradient(
+  'applyRotary',
+  (dy, { inputs: [x, cos, sin] }) => [
+    () => kernel('applyRotary', 'rotary', [dy, cos, sin], { inverse: true }),
+    // the tables' gradients (tables are constants in the models; composed as mul's gradient reduces them)
+    () => unbroadcast(mul(dy, x), cos.shape),
+    () => unbroadcast(mul(dy, rotateHalf(x)), sin.shape),
+  ],
+  ([tx, tc, ts]) => ({ inputs: [tc || ts, tx, tx] }),
+);
+
+/**
+ * SwiGLU's silu(gate) · up (LLaMA's MLP). One fused kernel (forward and backward) where the backend has it and the
+ * shapes agree, silu then mul otherwise; both round the same way.
+ */
+export function siluMul(gate: Tensor, up: Tensor): Tensor {
+  const backend = backendOf('siluMul', [gate, up]);
+  if (
+    gate.dtype === 'f32' &&
+    up.dtype === 'f32' &&
+    shapesEqual(gate.shape, up.shape) &&
+    hasKernel(backend.name, 'siluMul')
+  ) {
+    return record('siluMul', [gate, up], kernel('siluMul', 'siluMul', [gate, up], {}, backend), undefined);
+  }
+  return composite(() => mul(silu(gate), up));
+}
+registerGradient('siluMul', (dy, { inputs: [gate, up] }) => [
+  () => kernel('siluMulGrad', 'siluMulGrad', [gate, up, dy], { part: 'gate' }),
+  () => kernel('siluMulGrad', 'siluMulGrad', [gate, up, dy], { part: 'up' }),
+]);
 
 export interface AttentionOptions {
   /** Mask future positions (query i attends to keys ≤ i + (Tk − Tq)). */

@@ -1280,6 +1280,35 @@ function nnCases(): OpCase[] {
       run: ([x, w]) => ops.rmsNorm(x, w, 0.1),
       ref: ([x, w]) => R.rmsNorm(x, w, 0.1),
     },
+    // rows longer than a GPU workgroup (the fused kernels stride over a row), frozen weight as in PEFT training
+    {
+      name: 'rmsNorm/long-rows-frozen-weight',
+      class: 'reduce',
+      inputs: [f32([3, 150], gens.normal(2, 0.5)), frozen([150], gens.normal(1, 1))],
+      run: ([x, w]) => ops.rmsNorm(x, w, 1e-5),
+      ref: ([x, w]) => R.rmsNorm(x, w, 1e-5),
+    },
+    {
+      name: 'rmsNorm/long-rows-weight',
+      class: 'reduce',
+      inputs: [f32([2, 2, 130], gens.normal(1.5)), f32([130], gens.normal(1, 1))],
+      run: ([x, w]) => ops.rmsNorm(x, w),
+      ref: ([x, w]) => R.rmsNorm(x, w),
+    },
+    {
+      name: 'layerNorm/long-rows',
+      class: 'reduce',
+      inputs: [f32([3, 150], gens.normal(2, 0.5)), f32([150], gens.normal(1, 1)), f32([150])],
+      run: ([x, w, b]) => ops.layerNorm(x, w, b),
+      ref: ([x, w, b]) => R.layerNorm(x, w, b),
+    },
+    {
+      name: 'layerNorm/bias-only',
+      class: 'reduce',
+      inputs: [xNorm(), f32([8])],
+      run: ([x, b]) => ops.layerNorm(x, null, b),
+      ref: ([x, b]) => R.layerNorm(x, null, b),
+    },
   );
 
   // Rotary position embedding (LLaMA rotate-half form).
@@ -1329,6 +1358,60 @@ function nnCases(): OpCase[] {
       inputs: [f32([2, 4, 6]), f32([4, 6]), f32([4, 6])],
       run: ([x, c, s]) => ops.applyRotary(x, c, s),
       ref: ([x, c, s]) => R.applyRotary(x, c, s),
+    },
+    {
+      name: 'applyRotary/heads-leading-one-tables',
+      class: 'elementwise',
+      inputs: [f32([2, 3, 4, 70]), frozen([1, 4, 70]), frozen([1, 4, 70])],
+      run: ([x, c, s]) => ops.applyRotary(x, c, s),
+      ref: ([x, c, s]) => R.applyRotary(x, c, s),
+    },
+    {
+      name: 'applyRotary/broadcast-batch-table',
+      class: 'elementwise',
+      inputs: [f32([2, 3, 6]), f32([2, 1, 6]), f32([2, 1, 6])],
+      run: ([x, c, s]) => ops.applyRotary(x, c, s),
+      ref: ([x, c, s]) => R.applyRotary(x, c, s),
+    },
+  );
+
+  // SwiGLU's silu(gate)·up and LoRA's base + x·scale (fused kernels where the backend has them).
+  cases.push(
+    {
+      name: 'siluMul/basic',
+      class: 'elementwise',
+      inputs: [f32([5, 37], gens.uniform(-5, 5)), f32([5, 37])],
+      run: ([g, u]) => ops.siluMul(g, u),
+      ref: ([g, u]) => R.mul(R.silu(g), u),
+    },
+    {
+      name: 'siluMul/broadcast-up',
+      class: 'elementwise',
+      inputs: [f32([3, 4], gens.uniform(-5, 5)), f32([4])],
+      run: ([g, u]) => ops.siluMul(g, u),
+      ref: ([g, u]) => R.mul(R.silu(g), u),
+    },
+    {
+      name: 'addScaled/basic',
+      class: 'elementwise',
+      inputs: [f32([7, 37]), f32([7, 37])],
+      run: ([b, x]) => ops.addScaled(b, x, 0.37),
+      ref: ([b, x]) =>
+        R.add(
+          b,
+          R.map(x, (v) => v * 0.37),
+        ),
+    },
+    {
+      name: 'addScaled/broadcast',
+      class: 'elementwise',
+      inputs: [f32([3, 4]), f32([4])],
+      run: ([b, x]) => ops.addScaled(b, x, -2),
+      ref: ([b, x]) =>
+        R.add(
+          b,
+          R.map(x, (v) => -2 * v),
+        ),
     },
   );
 
