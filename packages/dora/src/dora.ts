@@ -1,7 +1,21 @@
 import type { LoraLayer, LoraVariant } from '@peftjs/lora';
 import { Module } from '@peftjs/nn';
 import { PeftConfigError } from '@peftjs/registry';
-import { add, mul, noGrad, reshape, sqrt, square, sub, sum, type Tensor, div, linear, tidy } from '@peftjs/tensor';
+import {
+  add,
+  addScaled,
+  mul,
+  noGrad,
+  reshape,
+  sqrt,
+  square,
+  sub,
+  sum,
+  type Tensor,
+  div,
+  linear,
+  tidy,
+} from '@peftjs/tensor';
 
 /** Holds one adapter's magnitude vector as `weight` (PEFT: `lora_magnitude_vector.<adapter>.weight`). */
 export class DoraMagnitude extends Module {
@@ -58,7 +72,7 @@ export const doraVariant: LoraVariant = {
       : bias
         ? sub(result, bias)
         : result;
-    const dora = add(mul(sub(scale, 1), baseResult), mul(mul(scale, loraResult), s));
+    const dora = addScaled(mul(sub(scale, 1), baseResult), mul(scale, loraResult), s);
     return add(result, dora);
   },
 

@@ -1,5 +1,5 @@
-import { activation, Embedding, Linear, Module, ModuleList, RMSNorm } from '@peftjs/nn';
-import { applyRotary, composite, concat, mul, type Tensor } from '@peftjs/tensor';
+import { activation, Embedding, Linear, Module, ModuleList, RMSNorm, SiLU } from '@peftjs/nn';
+import { applyRotary, composite, concat, mul, siluMul, type Tensor } from '@peftjs/tensor';
 import { type AttentionContext, attend, cacheKeyValue, mergeHeads, repeatKv, splitHeads } from './attention.js';
 import {
   type CausalLMInputs,
@@ -75,7 +75,13 @@ export class LlamaMLP extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const gated = mul(this.callLayer('act_fn', this.callLayer('gate_proj', x)), this.callLayer('up_proj', x));
+    const act = this.child('act_fn');
+    const gate = this.callLayer('gate_proj', x);
+    // SiLU (LLaMA's hidden_act) fuses with the product: one kernel each way where the backend has it
+    const gated =
+      act.constructor === SiLU
+        ? siluMul(gate, this.callLayer('up_proj', x))
+        : mul(this.callLayer('act_fn', gate), this.callLayer('up_proj', x));
     return this.callLayer('down_proj', gated);
   }
 }
