@@ -136,6 +136,20 @@ describe('fused kernels: one dispatch each way, values as on the CPU', () => {
     for (const e of r.errors) expect(e).toBeLessThan(TIGHT);
   });
 
+  it('applyRotaryHeads (split heads + rotary, LLaMA q/k): 1 forward, 1 backward, no transpose copies', async () => {
+    const r = await fusedOnGpu(
+      [
+        { shape: [2, 7, 4 * 16], grad: true },
+        { shape: [7, 16], grad: false },
+        { shape: [7, 16], grad: false },
+      ],
+      ([x, c, s]) => T.applyRotaryHeads(x, 4, c, s),
+      8,
+    );
+    expect([r.forward, r.backward]).toEqual([1, 1]);
+    for (const e of r.errors) expect(e).toBeLessThan(TIGHT);
+  });
+
   it('siluMul: 1 forward, 2 backward (d gate, d up)', async () => {
     const r = await fusedOnGpu(
       [

@@ -1,5 +1,5 @@
 import { activation, Embedding, Linear, Module, ModuleList, RMSNorm, SiLU } from '@peftjs/nn';
-import { applyRotary, composite, concat, mul, siluMul, type Tensor } from '@peftjs/tensor';
+import { applyRotaryHeads, composite, concat, mul, siluMul, type Tensor } from '@peftjs/tensor';
 import { type AttentionContext, attend, cacheKeyValue, mergeHeads, repeatKv, splitHeads } from './attention.js';
 import {
   type CausalLMInputs,
@@ -49,8 +49,9 @@ export class LlamaAttention extends Module {
 
   /** x [B, T, hidden] → [B, T, hidden]. `past` holds keys/values (already rotated) to attend to first. */
   forward(x: Tensor, ctx: LlamaContext, past?: KeyValue | null): Tensor {
-    const q = applyRotary(splitHeads(this.callLayer('q_proj', x), this.heads, this.headDim), ctx.cos, ctx.sin);
-    let k = applyRotary(splitHeads(this.callLayer('k_proj', x), this.kvHeads, this.headDim), ctx.cos, ctx.sin);
+    // split heads and rotate in one step (one kernel each way where the backend has it)
+    const q = applyRotaryHeads(this.callLayer('q_proj', x), this.heads, ctx.cos, ctx.sin);
+    let k = applyRotaryHeads(this.callLayer('k_proj', x), this.kvHeads, ctx.cos, ctx.sin);
     let v = splitHeads(this.callLayer('v_proj', x), this.kvHeads, this.headDim);
     if (past) {
       k = concat([past.key, k], 2);

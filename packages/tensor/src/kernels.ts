@@ -185,7 +185,18 @@ export interface KernelSignatures {
    * the leading ones). `inverse` gives the gradient instead: out = fround(fround(x·cos) + rotᵀ) with rotᵀ_i =
    * fround(x_{i+h}·sin_{i+h}) for i < h and −fround(x_{i−h}·sin_{i−h}) above.
    */
-  rotary: { inputs: [x: TensorInfo, cos: TensorInfo, sin: TensorInfo]; attrs: { inverse: boolean } };
+  rotary: {
+    inputs: [x: TensorInfo, cos: TensorInfo, sin: TensorInfo];
+    attrs: {
+      inverse: boolean;
+      /**
+       * With `heads` > 0 the kernel also moves the heads axis (LLaMA's split-heads transpose, no separate copy):
+       * forward x [B, T, heads, D] → out [B, heads, T, D]; inverse x [B, heads, T, D] → out [B, T, heads, D]. The
+       * tables are then [T, D]. 0: out has the layout of x.
+       */
+      heads: number;
+    };
+  };
   /** SwiGLU's product fround(silu(gate) · up), silu rounded to f32 first (as the silu op stores it). */
   siluMul: { inputs: [gate: TensorInfo, up: TensorInfo]; attrs: Record<string, never> };
   /**

@@ -4,6 +4,9 @@ import {
   add,
   addScaled,
   applyRotary,
+  applyRotaryHeads,
+  reshape,
+  transpose,
   chunk,
   concat,
   layerNorm,
@@ -213,6 +216,27 @@ describe('fused norms, rotary, SwiGLU and addScaled equal their compositions bit
       () => applyRotary(x, c, s),
       () => composedRotary(x, c, s),
       47,
+    );
+  });
+
+  it('applyRotaryHeads equals splitting the heads (reshape + transpose) then rotating', () => {
+    const x = trainable([2, 5, 3 * 8], 48);
+    const cos = randn([5, 8], 0, 1, { generator: new Generator(49) });
+    const sin = randn([5, 8], 0, 1, { generator: new Generator(50) });
+    const split = () => transpose(reshape(x, [2, 5, 3, 8]), 1, 2);
+    compareBoth(
+      [x],
+      () => applyRotaryHeads(x, 3, cos, sin),
+      () => composedRotary(split(), cos, sin),
+      54,
+    );
+    const c = trainable([5, 8], 55);
+    const s = trainable([5, 8], 56);
+    compareBoth(
+      [x, c, s],
+      () => applyRotaryHeads(x, 3, c, s),
+      () => composedRotary(split(), c, s),
+      57,
     );
   });
 

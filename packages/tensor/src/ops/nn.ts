@@ -223,7 +223,7 @@ export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
     return record(
       'applyRotary',
       [x, cos, sin],
-      kernel('applyRotary', 'rotary', [x, cos, sin], { inverse: false }, backend),
+      kernel('applyRotary', 'rotary', [x, cos, sin], { inverse: false, heads: 0 }, backend),
       undefined,
     );
   }
@@ -232,11 +232,60 @@ export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
 registerGradient(
   'applyRotary',
   (dy, { inputs: [x, cos, sin] }) => [
-    () => kernel('applyRotary', 'rotary', [dy, cos, sin], { inverse: true }),
+    () => kernel('applyRotary', 'rotary', [dy, cos, sin], { inverse: true, heads: 0 }),
     // the tables' gradients (tables are constants in the models; composed as mul's gradient reduces them)
     () => unbroadcast(mul(dy, x), cos.shape),
     () => unbroadcast(mul(dy, rotateHalf(x)), sin.shape),
   ],
+  ([tx, tc, ts]) => ({ inputs: [tc || ts, tx, tx] }),
+);
+
+/**
+ * LLaMA's split heads and rotary embedding at once: x [B, T, heads·D] → [B, heads, T, D], each head rotated with
+ * tables [T, D] — `applyRotary(transpose(reshape(x, [B, T, heads, D]), 1, 2), cos, sin)`, and equal to it bit for
+ * bit. One kernel each way where the backend has the rotary kernel (the transpose is done by the kernel's indexing),
+ * the composition otherwise.
+ */
+export function applyRotaryHeads(x: Tensor, heads: number, cos: Tensor, sin: Tensor): Tensor {
+  if (x.rank !== 3 || x.shape[2] % heads !== 0) {
+    throw new ShapeError('applyRotaryHeads', `x must be [B, T, heads·D] with ${heads} heads`, [x.shape]);
+  }
+  const [b, t, hd] = x.shape;
+  const d = hd / heads;
+  const backend = backendOf('applyRotaryHeads', [x, cos, sin]);
+  const tables = [t, d];
+  if (
+    x.dtype === 'f32' &&
+    cos.dtype === 'f32' &&
+    sin.dtype === 'f32' &&
+    d % 2 === 0 &&
+    shapesEqual(trimmed(cos.shape), tables) &&
+    shapesEqual(trimmed(sin.shape), tables) &&
+    hasKernel(backend.name, 'rotary')
+  ) {
+    return composite(() => {
+      const x4 = reshape(x, [b, t, heads, d]);
+      return record(
+        'applyRotaryHeads',
+        [x4, cos, sin],
+        kernel('applyRotaryHeads', 'rotary', [x4, cos, sin], { inverse: false, heads }, backend),
+        undefined,
+      );
+    });
+  }
+  return composite(() => applyRotary(transpose(reshape(x, [b, t, heads, d]), 1, 2), cos, sin));
+}
+registerGradient(
+  'applyRotaryHeads',
+  (dy, { inputs: [x4, cos, sin] }) => {
+    const heads = x4.shape[2];
+    const split = () => transpose(x4, 1, 2);
+    return [
+      () => kernel('applyRotaryHeads', 'rotary', [dy, cos, sin], { inverse: true, heads }),
+      () => unbroadcast(mul(dy, split()), cos.shape),
+      () => unbroadcast(mul(dy, rotateHalf(split())), sin.shape),
+    ];
+  },
   ([tx, tc, ts]) => ({ inputs: [tc || ts, tx, tx] }),
 );
 

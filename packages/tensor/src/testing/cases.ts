@@ -1375,6 +1375,41 @@ function nnCases(): OpCase[] {
     },
   );
 
+  // LLaMA's split heads + rotary in one op: [B, T, H·D] → [B, H, T, D]
+  const rotaryHeadsRef = (x: Ref, heads: number, c: Ref, s: Ref) => {
+    const [b, t, hd] = x.shape;
+    return R.applyRotary(R.transpose(R.reshape(x, [b, t, heads, hd / heads]), 1, 2), c, s);
+  };
+  cases.push(
+    {
+      name: 'applyRotaryHeads/tables',
+      class: 'elementwise',
+      inputs: [f32([2, 5, 3 * 8])],
+      run: ([x]) => {
+        const t = ops.rotaryTables(5, 8);
+        return ops.applyRotaryHeads(x, 3, t.cos, t.sin);
+      },
+      ref: ([x]) => {
+        const t = R.rotaryTables(5, 8);
+        return rotaryHeadsRef(x, 3, t.cos, t.sin);
+      },
+    },
+    {
+      name: 'applyRotaryHeads/trainable-tables',
+      class: 'elementwise',
+      inputs: [f32([2, 4, 2 * 6]), f32([4, 6]), f32([4, 6])],
+      run: ([x, c, s]) => ops.applyRotaryHeads(x, 2, c, s),
+      ref: ([x, c, s]) => rotaryHeadsRef(x, 2, c, s),
+    },
+    {
+      name: 'applyRotaryHeads/one-position',
+      class: 'elementwise',
+      inputs: [f32([3, 1, 4 * 10]), frozen([1, 10]), frozen([1, 10])],
+      run: ([x, c, s]) => ops.applyRotaryHeads(x, 4, c, s),
+      ref: ([x, c, s]) => rotaryHeadsRef(x, 4, c, s),
+    },
+  );
+
   // SwiGLU's silu(gate)·up and LoRA's base + x·scale (fused kernels where the backend has them).
   cases.push(
     {
