@@ -1,6 +1,6 @@
 import { activation, Embedding, Linear, Module, ModuleList, RMSNorm, SiLU } from '@peftjs/nn';
 import { applyRotaryHeads, composite, concat, mul, siluMul, type Tensor } from '@peftjs/tensor';
-import { type AttentionContext, attend, cacheKeyValue, mergeHeads, repeatKv, splitHeads } from './attention.js';
+import { type AttentionContext, attend, cacheKeyValue, mergeHeads, splitHeads } from './attention.js';
 import {
   type CausalLMInputs,
   causalLMLoss,
@@ -58,8 +58,8 @@ export class LlamaAttention extends Module {
       v = concat([past.value, v], 2);
     }
     cacheKeyValue(ctx, k, v);
-    const n = this.heads / this.kvHeads;
-    const o = attend(q, repeatKv(k, n), repeatKv(v, n), this.headDim ** -0.5, { ...ctx, dropout: this.dropoutP });
+    // grouped-query attention without repeating k and v (the same scores as repeat_kv, no copies)
+    const o = attend(q, k, v, this.headDim ** -0.5, { ...ctx, dropout: this.dropoutP }, this.kvHeads !== this.heads);
     return this.callLayer('o_proj', mergeHeads(o));
   }
 }

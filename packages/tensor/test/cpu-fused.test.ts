@@ -5,6 +5,8 @@ import {
   addScaled,
   applyRotary,
   applyRotaryHeads,
+  expand,
+  scaledDotProductAttention,
   reshape,
   transpose,
   chunk,
@@ -260,5 +262,40 @@ describe('fused norms, rotary, SwiGLU and addScaled equal their compositions bit
       () => add(base, mul(x, 1 / 3)),
       63,
     );
+  });
+});
+
+describe('grouped-query attention without repeated k / v', () => {
+  // The scores, probabilities, output and dq are the same dot products as with repeat_kv: bit for bit. dk and dv sum
+  // the n query heads inside one product (f32) instead of reducing n per-head products (float64 sum of f32 values):
+  // a few ulps apart.
+  it('equals repeat_kv: forward and dq bit for bit, dk and dv within a few ulps (causal + padding)', () => {
+    const q = trainable([2, 4, 6, 8], 71);
+    const k = trainable([2, 2, 6, 8], 72);
+    const v = trainable([2, 2, 6, 8], 73);
+    const mask = tensor(new Uint8Array([1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1]), [2, 1, 1, 6], { dtype: 'bool' });
+    const repeat = (x: Tensor) => reshape(expand(reshape(x, [2, 2, 1, 6, 8]), [2, 2, 2, 6, 8]), [2, 4, 6, 8]);
+    const w = randn([2, 4, 6, 8], 0, 1, { generator: new Generator(74) });
+    const run = (f: () => Tensor) => {
+      for (const t of [q, k, v]) t.zeroGrad();
+      const y = f();
+      mul(y, w).sum().backward();
+      return { y: bits(y), dq: bits(q.grad!), dk: bits(k.grad!), dv: bits(v.grad!) };
+    };
+    const gqa = run(() => scaledDotProductAttention(q, k, v, { causal: true, mask, enableGqa: true }));
+    const rep = run(() => scaledDotProductAttention(q, repeat(k), repeat(v), { causal: true, mask }));
+    expect(gqa.y).toEqual(rep.y);
+    expect(gqa.dq).toEqual(rep.dq);
+    for (const key of ['dk', 'dv'] as const) {
+      const scale = Math.max(...rep[key].map(Math.abs));
+      const err = Math.max(...gqa[key].map((g, i) => Math.abs(g - rep[key][i])));
+      expect(err / scale).toBeLessThan(5e-7);
+    }
+  });
+
+  it('rejects query heads that are not a multiple of the kv heads', () => {
+    const q = randn([1, 3, 2, 4]);
+    const k = randn([1, 2, 2, 4]);
+    expect(() => scaledDotProductAttention(q, k, k, { enableGqa: true })).toThrow(/multiple/);
   });
 });

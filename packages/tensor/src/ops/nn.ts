@@ -318,6 +318,11 @@ export interface AttentionOptions {
   /** Defaults to 1/√D. */
   scale?: number;
   dropout?: { p: number; generator?: Generator } | null;
+  /**
+   * Grouped-query attention (torch's `enable_gqa`): k and v have Hkv heads on axis −3, q a multiple n·Hkv of them,
+   * and query head h attends with kv head ⌊h / n⌋ (Hugging Face's `repeat_kv` order), without copying k and v n times.
+   */
+  enableGqa?: boolean;
 }
 
 const F32_LOWEST = -3.4028234663852886e38;
@@ -330,11 +335,30 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const d = q.shape[q.rank - 1];
   const scale = opts.scale ?? 1 / Math.sqrt(d);
   if (opts.mask && opts.mask.dtype !== 'bool') throw new DTypeError('scaledDotProductAttention', 'mask must be bool');
+  const heads = q.rank >= 3 ? q.shape[q.rank - 3] : 1;
+  const kvHeads = k.rank >= 3 ? k.shape[k.rank - 3] : 1;
+  const groups = opts.enableGqa && kvHeads !== heads ? heads / kvHeads : 1;
+  if (groups !== 1 && (!Number.isInteger(groups) || q.rank < 3 || k.rank !== q.rank || v.rank !== q.rank)) {
+    throw new ShapeError('scaledDotProductAttention', 'enableGqa: q heads must be a multiple of k / v heads', [
+      q.shape,
+      k.shape,
+    ]);
+  }
   return composite(() => {
-    let probs = maskedSoftmax(matmul(q, k, { transB: true }), { scale, causal: opts.causal, mask: opts.mask });
+    // GQA: the n query heads of a kv head are consecutive, so [..., Hkv·n, Tq, D] is [..., Hkv, n·Tq, D] as it
+    // stands: one product per kv head (each score is the same dot product), scores viewed back per query head
+    const lead = q.shape.slice(0, q.rank - 3);
+    const [tq, d] = q.shape.slice(q.rank - 2);
+    const grouped = (t: Tensor, cols: number) => reshape(t, [...lead, kvHeads, groups * tq, cols]);
+    const perHead = (t: Tensor, cols: number) => reshape(t, [...lead, heads, tq, cols]);
+    const tk = k.shape[k.rank - 2];
+    const scores =
+      groups === 1 ? matmul(q, k, { transB: true }) : perHead(matmul(grouped(q, d), k, { transB: true }), tk);
+    let probs = maskedSoftmax(scores, { scale, causal: opts.causal, mask: opts.mask });
     if (opts.dropout && opts.dropout.p > 0)
       probs = dropout(probs, opts.dropout.p, { generator: opts.dropout.generator });
-    return matmul(probs, v);
+    if (groups === 1) return matmul(probs, v);
+    return perHead(matmul(grouped(probs, tk), v), v.shape[v.rank - 1]);
   });
 }
 

@@ -1459,6 +1459,11 @@ function nnCases(): OpCase[] {
     f32([B, kvHeads, tk, D]),
     f32([B, kvHeads, tk, dv]),
   ];
+  // Hugging Face's repeat_kv on a reference [B, Hkv, T, D]: each kv head n times in place
+  const repeatHeads = (x: Ref, n: number) => {
+    const [b, h, t, d] = x.shape;
+    return R.reshape(R.expand(R.reshape(x, [b, h, 1, t, d]), [b, h, n, t, d]), [b, h * n, t, d]);
+  };
   // padding: batch 0 sees 4 of 5 keys, batch 1 sees 2
   const pad = bool([B, 1, 1, 5], gens.values([1, 1, 1, 1, 0, 1, 0, 1, 0, 0]));
   cases.push(
@@ -1512,6 +1517,23 @@ function nnCases(): OpCase[] {
       inputs: qkv(3, 3),
       run: ([q, k, v]) => ops.scaledDotProductAttention(q, k, v, { scale: 0.3 }),
       ref: ([q, k, v]) => R.scaledDotProductAttention(q, k, v, { scale: 0.3 }),
+    },
+    {
+      // Grouped-query attention: 4 query heads over 2 kv heads, as Hugging Face's repeat_kv repeats them.
+      name: 'scaledDotProductAttention/gqa-causal-padding',
+      class: 'matmul',
+      inputs: [f32([B, 4, 5, D]), f32([B, 2, 5, D]), f32([B, 2, 5, 3]), pad],
+      run: ([q, k, v, m]) => ops.scaledDotProductAttention(q, k, v, { causal: true, mask: m, enableGqa: true }),
+      ref: ([q, k, v, m]) =>
+        R.scaledDotProductAttention(q, repeatHeads(k, 2), repeatHeads(v, 2), { causal: true, mask: m }),
+    },
+    {
+      name: 'scaledDotProductAttention/gqa-offset',
+      class: 'matmul',
+      inputs: [f32([B, 6, 2, D]), f32([B, 2, 5, D]), f32([B, 2, 5, D])],
+      run: ([q, k, v]) => ops.scaledDotProductAttention(q, k, v, { causal: true, enableGqa: true, scale: 0.4 }),
+      ref: ([q, k, v]) =>
+        R.scaledDotProductAttention(q, repeatHeads(k, 3), repeatHeads(v, 3), { causal: true, scale: 0.4 }),
     },
     {
       // One key/value head shared by all query heads (broadcast batch axes).
