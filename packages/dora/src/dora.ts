@@ -4,6 +4,7 @@ import { PeftConfigError } from '@peftjs/registry';
 import {
   add,
   addScaled,
+  matmul,
   mul,
   noGrad,
   reshape,
@@ -33,7 +34,13 @@ const MAGNITUDE = 'lora_magnitude_vector';
 
 /** ‖W + s·BA‖ per output row, [out], with no gradient (PEFT detaches the norm, as the paper prescribes). */
 function weightNorm(layer: LoraLayer, adapter: string): Tensor {
-  return noGrad(() => tidy(() => sqrt(sum(square(add(layer.baseWeightOutIn(), layer.deltaOutIn(adapter))), 1))));
+  // W + s·(B·A) as one addScaled pass (the same roundings as adding deltaOutIn)
+  return noGrad(() =>
+    tidy(() => {
+      const ba = matmul(layer.loraB(adapter), layer.loraA(adapter));
+      return sqrt(sum(square(addScaled(layer.baseWeightOutIn(), ba, layer.scaling(adapter))), 1));
+    }),
+  );
 }
 
 function magnitude(layer: LoraLayer, adapter: string): Tensor {
