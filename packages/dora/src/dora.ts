@@ -1,7 +1,21 @@
 import type { LoraLayer, LoraVariant } from '@peftjs/lora';
 import { type LinearLike, linearNoBias, Module } from '@peftjs/nn';
 import { PeftConfigError } from '@peftjs/registry';
-import { add, div, mul, noGrad, reshape, sqrt, square, sub, sum, type Tensor, tidy } from '@peftjs/tensor';
+import {
+  add,
+  addScaled,
+  div,
+  matmul,
+  mul,
+  noGrad,
+  reshape,
+  sqrt,
+  square,
+  sub,
+  sum,
+  type Tensor,
+  tidy,
+} from '@peftjs/tensor';
 
 /** Holds one adapter's magnitude vector as `weight` (PEFT: `lora_magnitude_vector.<adapter>.weight`). */
 export class DoraMagnitude extends Module {
@@ -19,7 +33,13 @@ const MAGNITUDE = 'lora_magnitude_vector';
 
 /** ‖W + s·BA‖ per output row, [out], with no gradient (PEFT detaches the norm, as the paper prescribes). */
 function weightNorm(layer: LoraLayer, adapter: string): Tensor {
-  return noGrad(() => tidy(() => sqrt(sum(square(add(layer.baseWeightOutIn(), layer.deltaOutIn(adapter))), 1))));
+  // W + s·(B·A) as one addScaled pass (the same roundings as adding deltaOutIn)
+  return noGrad(() =>
+    tidy(() => {
+      const ba = matmul(layer.loraB(adapter), layer.loraA(adapter));
+      return sqrt(sum(square(addScaled(layer.baseWeightOutIn(), ba, layer.scaling(adapter))), 1));
+    }),
+  );
 }
 
 function magnitude(layer: LoraLayer, adapter: string): Tensor {
@@ -59,7 +79,7 @@ export const doraVariant: LoraVariant = {
       : bias
         ? sub(result, bias)
         : result;
-    const dora = add(mul(sub(scale, 1), baseResult), mul(mul(scale, loraResult), s));
+    const dora = addScaled(mul(sub(scale, 1), baseResult), mul(scale, loraResult), s);
     return add(result, dora);
   },
 

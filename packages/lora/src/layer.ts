@@ -13,6 +13,7 @@ import {
 import { AdapterLayer, type AdapterSlot, PeftConfigError, type TargetContext } from '@peftjs/registry';
 import {
   add,
+  addScaled,
   composite,
   embedding,
   kaimingUniform,
@@ -269,7 +270,7 @@ export class LoraLayer extends AdapterLayer {
         const variant = this.variantOf.get(a);
         result = variant
           ? variant.forward(this, a, x, result)
-          : add(result, mul(this.loraProduct(a, this.dropout(a, x)), this.scaling(a)));
+          : addScaled(result, this.loraProduct(a, this.dropout(a, x)), this.scaling(a));
       }
       return result;
     });

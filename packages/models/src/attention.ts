@@ -47,11 +47,20 @@ export function cacheKeyValue(ctx: AttentionContext, key: Tensor, value: Tensor)
  * softmax(q·kᵀ·scale + masks)·v with Hugging Face's eager semantics: masked scores take the lowest float (not −∞),
  * causal and padding masks combine, dropout on the probabilities while training.
  */
-export function attend(q: Tensor, k: Tensor, v: Tensor, scale: number, ctx: AttentionContext): Tensor {
+export function attend(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  scale: number,
+  ctx: AttentionContext,
+  /** k and v have fewer heads than q (grouped-query attention, as {@link repeatKv} would repeat them). */
+  groupedQuery = false,
+): Tensor {
   return scaledDotProductAttention(q, k, v, {
     causal: ctx.causal,
     mask: ctx.mask,
     scale,
     dropout: ctx.training && ctx.dropout > 0 ? { p: ctx.dropout, generator: ctx.generator } : null,
+    enableGqa: groupedQuery,
   });
 }

@@ -1,6 +1,6 @@
-import { activation, Embedding, Linear, Module, ModuleList, RMSNorm } from '@peftjs/nn';
-import { applyRotary, composite, concat, mul, type Tensor } from '@peftjs/tensor';
-import { type AttentionContext, attend, cacheKeyValue, mergeHeads, repeatKv, splitHeads } from './attention.js';
+import { activation, Embedding, Linear, Module, ModuleList, RMSNorm, SiLU } from '@peftjs/nn';
+import { applyRotaryHeads, composite, concat, mul, siluMul, type Tensor } from '@peftjs/tensor';
+import { type AttentionContext, attend, cacheKeyValue, mergeHeads, splitHeads } from './attention.js';
 import {
   type CausalLMInputs,
   causalLMLoss,
@@ -49,16 +49,17 @@ export class LlamaAttention extends Module {
 
   /** x [B, T, hidden] → [B, T, hidden]. `past` holds keys/values (already rotated) to attend to first. */
   forward(x: Tensor, ctx: LlamaContext, past?: KeyValue | null): Tensor {
-    const q = applyRotary(splitHeads(this.callLayer('q_proj', x), this.heads, this.headDim), ctx.cos, ctx.sin);
-    let k = applyRotary(splitHeads(this.callLayer('k_proj', x), this.kvHeads, this.headDim), ctx.cos, ctx.sin);
+    // split heads and rotate in one step (one kernel each way where the backend has it)
+    const q = applyRotaryHeads(this.callLayer('q_proj', x), this.heads, ctx.cos, ctx.sin);
+    let k = applyRotaryHeads(this.callLayer('k_proj', x), this.kvHeads, ctx.cos, ctx.sin);
     let v = splitHeads(this.callLayer('v_proj', x), this.kvHeads, this.headDim);
     if (past) {
       k = concat([past.key, k], 2);
       v = concat([past.value, v], 2);
     }
     cacheKeyValue(ctx, k, v);
-    const n = this.heads / this.kvHeads;
-    const o = attend(q, repeatKv(k, n), repeatKv(v, n), this.headDim ** -0.5, { ...ctx, dropout: this.dropoutP });
+    // grouped-query attention without repeating k and v (the same scores as repeat_kv, no copies)
+    const o = attend(q, k, v, this.headDim ** -0.5, { ...ctx, dropout: this.dropoutP }, this.kvHeads !== this.heads);
     return this.callLayer('o_proj', mergeHeads(o));
   }
 }
@@ -75,7 +76,13 @@ export class LlamaMLP extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const gated = mul(this.callLayer('act_fn', this.callLayer('gate_proj', x)), this.callLayer('up_proj', x));
+    const act = this.child('act_fn');
+    const gate = this.callLayer('gate_proj', x);
+    // SiLU (LLaMA's hidden_act) fuses with the product: one kernel each way where the backend has it
+    const gated =
+      act.constructor === SiLU
+        ? siluMul(gate, this.callLayer('up_proj', x))
+        : mul(this.callLayer('act_fn', gate), this.callLayer('up_proj', x));
     return this.callLayer('down_proj', gated);
   }
 }

@@ -163,6 +163,52 @@ export interface KernelSignatures {
    * p·(1 − lr·wd) − (m / (√v / √(1−β₂ᵗ) + ε)) · lr/(1−β₁ᵗ). Scalars are rounded to f32 as constants are.
    */
   adamw: { inputs: TensorInfo[]; attrs: AdamWAttrs };
+  /**
+   * RMS normalisation over the last axis (D), torch's LlamaRMSNorm order with every step rounded to f32 as the
+   * composed ops round: r = fround(1/√fround(fround(fround(Σ fround(x²))/D) + fround(eps))) (the sum in float64 on
+   * the CPU), y = fround(x·r), then fround(y·w) with the optional weight w [D]. Inputs [x] or [x, w].
+   */
+  rmsNorm: { inputs: TensorInfo[]; attrs: { eps: number } };
+  /** dx of rmsNorm (not dw) from inputs [x, dy] or [x, dy, w], recomputing r per row. */
+  rmsNormGrad: { inputs: TensorInfo[]; attrs: { eps: number } };
+  /**
+   * Layer normalisation over the last axis (biased variance), rounded as the composed ops round: μ = fround(Σx/D),
+   * c = fround(x − μ), r = fround(1/√fround(fround(Σ fround(c²))/D) + fround(eps))), y = fround(c·r), then
+   * fround(y·w) and fround(y + b). Inputs [x, w?, b?] as `weight` / `bias` say.
+   */
+  layerNorm: { inputs: TensorInfo[]; attrs: { eps: number; weight: boolean; bias: boolean } };
+  /** dx of layerNorm (not dw, db) from inputs [x, dy] or [x, dy, w]. */
+  layerNormGrad: { inputs: TensorInfo[]; attrs: { eps: number; weight: boolean } };
+  /**
+   * Rotate-half rotary embedding over the last axis (D even, h = D/2): out = fround(fround(x·cos) + fround(rot·sin))
+   * with rot = concat(−x₂, x₁). cos and sin share a shape equal to the trailing dimensions of x (they repeat over
+   * the leading ones). `inverse` gives the gradient instead: out = fround(fround(x·cos) + rotᵀ) with rotᵀ_i =
+   * fround(x_{i+h}·sin_{i+h}) for i < h and −fround(x_{i−h}·sin_{i−h}) above.
+   */
+  rotary: {
+    inputs: [x: TensorInfo, cos: TensorInfo, sin: TensorInfo];
+    attrs: {
+      inverse: boolean;
+      /**
+       * With `heads` > 0 the kernel also moves the heads axis (LLaMA's split-heads transpose, no separate copy):
+       * forward x [B, T, heads, D] → out [B, heads, T, D]; inverse x [B, heads, T, D] → out [B, T, heads, D]. The
+       * tables are then [T, D]. 0: out has the layout of x.
+       */
+      heads: number;
+    };
+  };
+  /** SwiGLU's product fround(silu(gate) · up), silu rounded to f32 first (as the silu op stores it). */
+  siluMul: { inputs: [gate: TensorInfo, up: TensorInfo]; attrs: Record<string, never> };
+  /**
+   * One gradient of siluMul from [gate, up, dy]: `gate`: fround(fround(dy·up) · silu′(gate)) (silu′ as unaryGrad
+   * computes it); `up`: fround(dy · fround(silu(gate))).
+   */
+  siluMulGrad: { inputs: [gate: TensorInfo, up: TensorInfo, dy: TensorInfo]; attrs: { part: 'gate' | 'up' } };
+  /**
+   * out = fround(base + fround(x · fround(scale))) for inputs [base, x] of one shape, or fround(x · fround(scale))
+   * for [x]: the LoRA branch's `base + scaling · B(A(x))` in one pass (and its gradient).
+   */
+  addScaled: { inputs: TensorInfo[]; attrs: { scale: number } };
 }
 
 /** Attributes of the {@link KernelSignatures.adamw} kernel. */
@@ -218,4 +264,17 @@ export const BYTE_KERNELS: ReadonlySet<KernelName> = new Set<KernelName>([
   'matmulInt8',
 ]);
 /** Fused kernels a backend may register; ops fall back to composing the kernels of {@link KERNEL_NAMES}. */
-export const OPTIONAL_KERNEL_NAMES: readonly KernelName[] = ['maskedSoftmax', 'maskedSoftmaxGrad', 'dropout', 'adamw'];
+export const OPTIONAL_KERNEL_NAMES: readonly KernelName[] = [
+  'maskedSoftmax',
+  'maskedSoftmaxGrad',
+  'dropout',
+  'adamw',
+  'rmsNorm',
+  'rmsNormGrad',
+  'layerNorm',
+  'layerNormGrad',
+  'rotary',
+  'siluMul',
+  'siluMulGrad',
+  'addScaled',
+];

@@ -2,6 +2,23 @@ import { describe, expect, it } from 'vitest';
 import {
   adamwStep,
   add,
+  addScaled,
+  applyRotary,
+  applyRotaryHeads,
+  expand,
+  scaledDotProductAttention,
+  reshape,
+  transpose,
+  chunk,
+  concat,
+  layerNorm,
+  mean,
+  neg,
+  rmsNorm,
+  rsqrt,
+  silu,
+  siluMul,
+  type Tensor,
   causalMask,
   div,
   sqrt,
@@ -78,5 +95,207 @@ describe('fused CPU kernels equal their compositions bit for bit', () => {
     mul(composed, w).sum().backward();
     expect(bits(y)).toEqual(bits(composed));
     expect(gFused).toEqual(bits(x.grad!));
+  });
+});
+
+// The compositions the fused norm / rotary / SwiGLU / LoRA kernels replace, exactly as the op layer composed them.
+const composedRmsNorm = (x: Tensor, w: Tensor | null, eps: number) => {
+  const y = mul(x, rsqrt(add(mean(square(x), -1, true), eps)));
+  return w ? mul(y, w) : y;
+};
+const composedLayerNorm = (x: Tensor, w: Tensor | null, b: Tensor | null, eps: number) => {
+  const c = sub(x, mean(x, -1, true));
+  let y = mul(c, rsqrt(add(mean(square(c), -1, true), eps)));
+  if (w) y = mul(y, w);
+  if (b) y = add(y, b);
+  return y;
+};
+const composedRotary = (x: Tensor, cos: Tensor, sin: Tensor) => {
+  const [x1, x2] = chunk(x, 2, -1);
+  return add(mul(x, cos), mul(concat([neg(x2), x1], -1), sin));
+};
+
+/** Forward values and the gradients of Σ out·w for `inputs`, by the fused op and by its composition. */
+function compareBoth(inputs: Tensor[], fused: () => Tensor, composed: () => Tensor, seed: number) {
+  const run = (f: () => Tensor) => {
+    for (const t of inputs) t.zeroGrad();
+    const y = f();
+    const w = randn(y.shape, 0, 1, { generator: new Generator(seed) });
+    mul(y, w).sum().backward();
+    return { y: bits(y), grads: inputs.map((t) => (t.grad ? bits(t.grad) : null)) };
+  };
+  const a = run(fused);
+  const b = run(composed);
+  expect(a.y).toEqual(b.y);
+  a.grads.forEach((g, i) => {
+    expect(g).not.toBeNull();
+    expect(g).toEqual(b.grads[i]);
+  });
+}
+
+const trainable = (shape: number[], seed: number, mean = 0, std = 1) => {
+  const t = randn(shape, mean, std, { generator: new Generator(seed) });
+  t.requiresGrad = true;
+  return t;
+};
+
+describe('fused norms, rotary, SwiGLU and addScaled equal their compositions bit for bit', () => {
+  it('rmsNorm with a trainable weight (and rows longer than a GPU workgroup)', () => {
+    const x = trainable([3, 5, 150], 21, 0.5, 2);
+    const w = trainable([150], 22, 1, 0.5);
+    compareBoth(
+      [x, w],
+      () => rmsNorm(x, w, 1e-5),
+      () => composedRmsNorm(x, w, 1e-5),
+      23,
+    );
+  });
+
+  it('rmsNorm without a weight, and with a frozen weight', () => {
+    const x = trainable([4, 16], 24);
+    compareBoth(
+      [x],
+      () => rmsNorm(x, null, 0.1),
+      () => composedRmsNorm(x, null, 0.1),
+      25,
+    );
+    const w = randn([16], 1, 1, { generator: new Generator(26) });
+    compareBoth(
+      [x],
+      () => rmsNorm(x, w),
+      () => composedRmsNorm(x, w, 1e-6),
+      27,
+    );
+    x.zeroGrad();
+    rmsNorm(x, w).sum().backward();
+    expect(w.grad).toBeNull();
+  });
+
+  it('layerNorm with weight and bias, weight only, bias only, plain', () => {
+    const x = trainable([2, 7, 96], 31, 2, 0.5);
+    const w = trainable([96], 32, 1, 1);
+    const b = trainable([96], 33);
+    compareBoth(
+      [x, w, b],
+      () => layerNorm(x, w, b),
+      () => composedLayerNorm(x, w, b, 1e-5),
+      34,
+    );
+    compareBoth(
+      [x, w],
+      () => layerNorm(x, w, null, 0.1),
+      () => composedLayerNorm(x, w, null, 0.1),
+      35,
+    );
+    compareBoth(
+      [x, b],
+      () => layerNorm(x, null, b),
+      () => composedLayerNorm(x, null, b, 1e-5),
+      36,
+    );
+    compareBoth(
+      [x],
+      () => layerNorm(x),
+      () => composedLayerNorm(x, null, null, 1e-5),
+      37,
+    );
+  });
+
+  it('applyRotary with [T, D] tables over [B, H, T, D], and trainable tables', () => {
+    const x = trainable([2, 3, 5, 8], 41);
+    const cos = randn([5, 8], 0, 1, { generator: new Generator(42) });
+    const sin = randn([5, 8], 0, 1, { generator: new Generator(43) });
+    compareBoth(
+      [x],
+      () => applyRotary(x, cos, sin),
+      () => composedRotary(x, cos, sin),
+      44,
+    );
+    const c = trainable([1, 5, 8], 45);
+    const s = trainable([1, 5, 8], 46);
+    compareBoth(
+      [x, c, s],
+      () => applyRotary(x, c, s),
+      () => composedRotary(x, c, s),
+      47,
+    );
+  });
+
+  it('applyRotaryHeads equals splitting the heads (reshape + transpose) then rotating', () => {
+    const x = trainable([2, 5, 3 * 8], 48);
+    const cos = randn([5, 8], 0, 1, { generator: new Generator(49) });
+    const sin = randn([5, 8], 0, 1, { generator: new Generator(50) });
+    const split = () => transpose(reshape(x, [2, 5, 3, 8]), 1, 2);
+    compareBoth(
+      [x],
+      () => applyRotaryHeads(x, 3, cos, sin),
+      () => composedRotary(split(), cos, sin),
+      54,
+    );
+    const c = trainable([5, 8], 55);
+    const s = trainable([5, 8], 56);
+    compareBoth(
+      [x, c, s],
+      () => applyRotaryHeads(x, 3, c, s),
+      () => composedRotary(split(), c, s),
+      57,
+    );
+  });
+
+  it('siluMul, forward and both gradients', () => {
+    const g = trainable([6, 37], 51, 0, 3);
+    const u = trainable([6, 37], 52);
+    compareBoth(
+      [g, u],
+      () => siluMul(g, u),
+      () => mul(silu(g), u),
+      53,
+    );
+  });
+
+  it('addScaled, forward and both gradients', () => {
+    const base = trainable([4, 9], 61);
+    const x = trainable([4, 9], 62);
+    compareBoth(
+      [base, x],
+      () => addScaled(base, x, 1 / 3),
+      () => add(base, mul(x, 1 / 3)),
+      63,
+    );
+  });
+});
+
+describe('grouped-query attention without repeated k / v', () => {
+  // The scores, probabilities, output and dq are the same dot products as with repeat_kv: bit for bit. dk and dv sum
+  // the n query heads inside one product (f32) instead of reducing n per-head products (float64 sum of f32 values):
+  // a few ulps apart.
+  it('equals repeat_kv: forward and dq bit for bit, dk and dv within a few ulps (causal + padding)', () => {
+    const q = trainable([2, 4, 6, 8], 71);
+    const k = trainable([2, 2, 6, 8], 72);
+    const v = trainable([2, 2, 6, 8], 73);
+    const mask = tensor(new Uint8Array([1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1]), [2, 1, 1, 6], { dtype: 'bool' });
+    const repeat = (x: Tensor) => reshape(expand(reshape(x, [2, 2, 1, 6, 8]), [2, 2, 2, 6, 8]), [2, 4, 6, 8]);
+    const w = randn([2, 4, 6, 8], 0, 1, { generator: new Generator(74) });
+    const run = (f: () => Tensor) => {
+      for (const t of [q, k, v]) t.zeroGrad();
+      const y = f();
+      mul(y, w).sum().backward();
+      return { y: bits(y), dq: bits(q.grad!), dk: bits(k.grad!), dv: bits(v.grad!) };
+    };
+    const gqa = run(() => scaledDotProductAttention(q, k, v, { causal: true, mask, enableGqa: true }));
+    const rep = run(() => scaledDotProductAttention(q, repeat(k), repeat(v), { causal: true, mask }));
+    expect(gqa.y).toEqual(rep.y);
+    expect(gqa.dq).toEqual(rep.dq);
+    for (const key of ['dk', 'dv'] as const) {
+      const scale = Math.max(...rep[key].map(Math.abs));
+      const err = Math.max(...gqa[key].map((g, i) => Math.abs(g - rep[key][i])));
+      expect(err / scale).toBeLessThan(5e-7);
+    }
+  });
+
+  it('rejects query heads that are not a multiple of the kv heads', () => {
+    const q = randn([1, 3, 2, 4]);
+    const k = randn([1, 2, 2, 4]);
+    expect(() => scaledDotProductAttention(q, k, k, { enableGqa: true })).toThrow(/multiple/);
   });
 });

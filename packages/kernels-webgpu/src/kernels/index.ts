@@ -1,6 +1,7 @@
 import { registerKernel } from '@peftjs/tensor';
 import type { WebGPUKernel } from '../kernel.js';
 import { adamw } from './adamw.js';
+import { addScaled } from './addScaled.js';
 import { argmax } from './argmax.js';
 import { binary } from './binary.js';
 import { broadcastTo } from './broadcastTo.js';
@@ -12,6 +13,8 @@ import { crossEntropyGrad } from './crossEntropyGrad.js';
 import { dropout } from './dropout.js';
 import { fill } from './fill.js';
 import { gather } from './gather.js';
+import { layerNorm } from './layerNorm.js';
+import { layerNormGrad } from './layerNormGrad.js';
 import { maskedSoftmax } from './maskedSoftmax.js';
 import { maskedSoftmaxGrad } from './maskedSoftmaxGrad.js';
 import { matmul } from './matmul.js';
@@ -19,7 +22,12 @@ import { padSlice } from './padSlice.js';
 import { dequantize4bit, dequantizeInt8, matmul4bit, matmulInt8 } from './quant.js';
 import { randomUniform } from './randomUniform.js';
 import { reduce } from './reduce.js';
+import { rmsNorm } from './rmsNorm.js';
+import { rmsNormGrad } from './rmsNormGrad.js';
+import { rotary } from './rotary.js';
 import { scatterAdd } from './scatterAdd.js';
+import { siluMul } from './siluMul.js';
+import { siluMulGrad } from './siluMulGrad.js';
 import { slice } from './slice.js';
 import { softmax } from './softmax.js';
 import { softmaxGrad } from './softmaxGrad.js';
@@ -32,6 +40,7 @@ import { where } from './where.js';
 /** Every kernel of the contract and the optional fused ones, one file each. */
 export const WEBGPU_KERNELS: WebGPUKernel[] = [
   adamw,
+  addScaled,
   argmax,
   binary,
   broadcastTo,
@@ -43,13 +52,20 @@ export const WEBGPU_KERNELS: WebGPUKernel[] = [
   dropout,
   fill,
   gather,
+  layerNorm,
+  layerNormGrad,
   maskedSoftmax,
   maskedSoftmaxGrad,
   matmul,
   padSlice,
   randomUniform,
   reduce,
+  rmsNorm,
+  rmsNormGrad,
+  rotary,
   scatterAdd,
+  siluMul,
+  siluMulGrad,
   slice,
   softmax,
   softmaxGrad,

@@ -7,7 +7,8 @@ import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { reshape } from './shape.js';
 import { sum } from './reduce.js';
-import { finish, kernel, operands } from './util.js';
+import { hasKernel } from '../backend.js';
+import { backendOf, finish, kernel, operands } from './util.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Unary
@@ -137,6 +138,28 @@ const tieSplit =
       add(cast(compare(op === 'maximum' ? 'gt' : 'lt', a, b), 'f32'), mul(cast(compare('eq', a, b), 'f32'), 0.5));
     return [() => unbroadcast(mul(dy, wins()), a.shape), () => unbroadcast(mul(dy, sub(1, wins())), b.shape)];
   };
+/**
+ * base + x·scale (LoRA's `result + B(A(x))·scaling`): one fused kernel (forward and backward) where the backend has
+ * it and the shapes agree, add and mul otherwise; both round the same way (the scale as an f32 constant).
+ */
+export function addScaled(base: Tensor, x: Tensor, scale: number): Tensor {
+  const backend = backendOf('addScaled', [base, x]);
+  if (
+    base.dtype === 'f32' &&
+    x.dtype === 'f32' &&
+    shapesEqual(base.shape, x.shape) &&
+    hasKernel(backend.name, 'addScaled')
+  ) {
+    return record('addScaled', [base, x], kernel('addScaled', 'addScaled', [base, x], { scale }, backend), { scale });
+  }
+  return add(base, mul(x, scale));
+}
+registerGradient<{ scale: number }>(
+  'addScaled',
+  (dy, { attrs }) => [() => dy.detach(), () => kernel('addScaled', 'addScaled', [dy], attrs)],
+  READS_NOTHING,
+);
+
 registerGradient('maximum', tieSplit('maximum'));
 registerGradient('minimum', tieSplit('minimum'));
 

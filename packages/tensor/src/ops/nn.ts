@@ -6,7 +6,7 @@ import type { KernelSignatures } from '../kernels.js';
 import { broadcastShapes, normAxis, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from './creation.js';
-import { add, cast, compare, div, mul, neg, rsqrt, square, sub, where } from './elementwise.js';
+import { add, cast, compare, div, mul, neg, rsqrt, silu, square, sub, unbroadcast, where } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { mean, sum } from './reduce.js';
 import { chunk, concat, reshape, transpose } from './shape.js';
@@ -82,8 +82,28 @@ registerGradient<{ ignoreIndex: number }>('crossEntropy', (dy, { inputs: [logits
   null,
 ]);
 
-/** Layer normalisation over the last axis (biased variance, as PyTorch). */
+/** Whether a norm's per-feature parameter fits the fused kernels: f32 [D] for x [..., D]. */
+const featureVector = (x: Tensor, p: Tensor | null | undefined): boolean =>
+  !p || (p.dtype === 'f32' && p.rank === 1 && p.shape[0] === x.shape[x.rank - 1]);
+
+/**
+ * Layer normalisation over the last axis (biased variance, as PyTorch). One fused kernel (forward and backward)
+ * where the backend has it, the composed ops otherwise; both round each step to f32 the same way.
+ */
 export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  const params = [weight, bias].filter((p): p is Tensor => !!p);
+  const backend = backendOf('layerNorm', [x, ...params]);
+  if (
+    x.dtype === 'f32' &&
+    x.rank >= 1 &&
+    hasKernel(backend.name, 'layerNorm') &&
+    featureVector(x, weight) &&
+    featureVector(x, bias)
+  ) {
+    const attrs = { eps, weight: !!weight, bias: !!bias };
+    const inputs = [x, ...params];
+    return record('layerNorm', inputs, kernel('layerNorm', 'layerNorm', inputs, attrs, backend), attrs);
+  }
   return composite(() => {
     const mu = mean(x, -1, true);
     const centered = sub(x, mu);
@@ -94,14 +114,50 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
     return y;
   });
 }
+registerGradient<KernelSignatures['layerNorm']['attrs']>(
+  'layerNorm',
+  (dy, { inputs, attrs }) => {
+    const [x] = inputs;
+    const w = attrs.weight ? inputs[1] : null;
+    const dx = () =>
+      kernel('layerNormGrad', 'layerNormGrad', w ? [x, dy, w] : [x, dy], { eps: attrs.eps, weight: !!w });
+    // dw = Σ dy·x̂ and db = Σ dy over the rows, as mul's and add's gradients reduce them (trainable norms only)
+    const dw = () =>
+      unbroadcast(mul(dy, kernel('layerNorm', 'layerNorm', [x], { eps: attrs.eps, weight: false, bias: false })), [
+        x.shape[x.rank - 1],
+      ]);
+    const db = () => unbroadcast(dy.detach(), [x.shape[x.rank - 1]]);
+    return attrs.weight ? (attrs.bias ? [dx, dw, db] : [dx, dw]) : attrs.bias ? [dx, db] : [dx];
+  },
+  // x is read by every gradient, the weight only by x's; the output by none
+  (tracks) => ({ inputs: [true, tracks[0]] }),
+);
 
-/** RMS normalisation over the last axis (LLaMA): x · rsqrt(mean(x²) + eps) · weight. */
+/**
+ * RMS normalisation over the last axis (LLaMA): x · rsqrt(mean(x²) + eps) · weight, in torch's LlamaRMSNorm order.
+ * One fused kernel (forward and backward) where the backend has it, the composed ops otherwise; both round each
+ * step to f32 the same way.
+ */
 export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
+  const backend = backendOf('rmsNorm', weight ? [x, weight] : [x]);
+  if (x.dtype === 'f32' && x.rank >= 1 && hasKernel(backend.name, 'rmsNorm') && featureVector(x, weight)) {
+    const inputs = weight ? [x, weight] : [x];
+    return record('rmsNorm', inputs, kernel('rmsNorm', 'rmsNorm', inputs, { eps }, backend), { eps });
+  }
   return composite(() => {
     const y = mul(x, rsqrt(add(mean(square(x), -1, true), eps)));
     return weight ? mul(y, weight) : y;
   });
 }
+registerGradient<{ eps: number }>(
+  'rmsNorm',
+  (dy, { inputs: [x, w], attrs }) => [
+    () => kernel('rmsNormGrad', 'rmsNormGrad', w ? [x, dy, w] : [x, dy], attrs),
+    // dw = Σ dy·x̂ over the rows, as mul's gradient reduces it (only when the norm weight trains)
+    w ? () => unbroadcast(mul(dy, kernel('rmsNorm', 'rmsNorm', [x], attrs)), w.shape) : null,
+  ],
+  (tracks) => ({ inputs: [true, tracks[0]] }),
+);
 
 /**
  * cos / sin tables [T, D] for rotary position embedding as Hugging Face LLaMA builds them:
@@ -130,13 +186,129 @@ export function rotaryTables(
   return { cos: tensor(cos, [pos.length, dim], { backend }), sin: tensor(sin, [pos.length, dim], { backend }) };
 }
 
-/** x·cos + rotate_half(x)·sin, where rotate_half(x) = concat(−x₂, x₁) over the last axis (LLaMA). */
+/** rotate_half(x) = concat(−x₂, x₁) over the last axis. */
+const rotateHalf = (x: Tensor): Tensor => {
+  const [x1, x2] = chunk(x, 2, -1);
+  return concat([neg(x2), x1], -1);
+};
+
+/** The shape without leading 1s (the dimensions a table really has). */
+const trimmed = (shape: readonly number[]): readonly number[] => {
+  let i = 0;
+  while (i < shape.length && shape[i] === 1) i++;
+  return shape.slice(i);
+};
+
+/**
+ * x·cos + rotate_half(x)·sin, where rotate_half(x) = concat(−x₂, x₁) over the last axis (LLaMA). One fused kernel
+ * (forward and backward) where the backend has it and the tables span trailing dimensions of x, the composed ops
+ * otherwise; both round the same way.
+ */
 export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
-  return composite(() => {
-    const [x1, x2] = chunk(x, 2, -1);
-    return add(mul(x, cos), mul(concat([neg(x2), x1], -1), sin));
-  });
+  const backend = backendOf('applyRotary', [x, cos, sin]);
+  const table = trimmed(cos.shape);
+  const d = x.shape[x.rank - 1];
+  if (
+    x.dtype === 'f32' &&
+    cos.dtype === 'f32' &&
+    sin.dtype === 'f32' &&
+    x.rank >= 1 &&
+    d % 2 === 0 &&
+    table.length >= 1 &&
+    table.length <= x.rank &&
+    shapesEqual(table, trimmed(sin.shape)) &&
+    shapesEqual(table, x.shape.slice(x.rank - table.length)) &&
+    hasKernel(backend.name, 'rotary')
+  ) {
+    return record(
+      'applyRotary',
+      [x, cos, sin],
+      kernel('applyRotary', 'rotary', [x, cos, sin], { inverse: false, heads: 0 }, backend),
+      undefined,
+    );
+  }
+  return composite(() => add(mul(x, cos), mul(rotateHalf(x), sin)));
 }
+registerGradient(
+  'applyRotary',
+  (dy, { inputs: [x, cos, sin] }) => [
+    () => kernel('applyRotary', 'rotary', [dy, cos, sin], { inverse: true, heads: 0 }),
+    // the tables' gradients (tables are constants in the models; composed as mul's gradient reduces them)
+    () => unbroadcast(mul(dy, x), cos.shape),
+    () => unbroadcast(mul(dy, rotateHalf(x)), sin.shape),
+  ],
+  ([tx, tc, ts]) => ({ inputs: [tc || ts, tx, tx] }),
+);
+
+/**
+ * LLaMA's split heads and rotary embedding at once: x [B, T, heads·D] → [B, heads, T, D], each head rotated with
+ * tables [T, D] — `applyRotary(transpose(reshape(x, [B, T, heads, D]), 1, 2), cos, sin)`, and equal to it bit for
+ * bit. One kernel each way where the backend has the rotary kernel (the transpose is done by the kernel's indexing),
+ * the composition otherwise.
+ */
+export function applyRotaryHeads(x: Tensor, heads: number, cos: Tensor, sin: Tensor): Tensor {
+  if (x.rank !== 3 || x.shape[2] % heads !== 0) {
+    throw new ShapeError('applyRotaryHeads', `x must be [B, T, heads·D] with ${heads} heads`, [x.shape]);
+  }
+  const [b, t, hd] = x.shape;
+  const d = hd / heads;
+  const backend = backendOf('applyRotaryHeads', [x, cos, sin]);
+  const tables = [t, d];
+  if (
+    x.dtype === 'f32' &&
+    cos.dtype === 'f32' &&
+    sin.dtype === 'f32' &&
+    d % 2 === 0 &&
+    shapesEqual(trimmed(cos.shape), tables) &&
+    shapesEqual(trimmed(sin.shape), tables) &&
+    hasKernel(backend.name, 'rotary')
+  ) {
+    return composite(() => {
+      const x4 = reshape(x, [b, t, heads, d]);
+      return record(
+        'applyRotaryHeads',
+        [x4, cos, sin],
+        kernel('applyRotaryHeads', 'rotary', [x4, cos, sin], { inverse: false, heads }, backend),
+        undefined,
+      );
+    });
+  }
+  return composite(() => applyRotary(transpose(reshape(x, [b, t, heads, d]), 1, 2), cos, sin));
+}
+registerGradient(
+  'applyRotaryHeads',
+  (dy, { inputs: [x4, cos, sin] }) => {
+    const heads = x4.shape[2];
+    const split = () => transpose(x4, 1, 2);
+    return [
+      () => kernel('applyRotaryHeads', 'rotary', [dy, cos, sin], { inverse: true, heads }),
+      () => unbroadcast(mul(dy, split()), cos.shape),
+      () => unbroadcast(mul(dy, rotateHalf(split())), sin.shape),
+    ];
+  },
+  ([tx, tc, ts]) => ({ inputs: [tc || ts, tx, tx] }),
+);
+
+/**
+ * SwiGLU's silu(gate) · up (LLaMA's MLP). One fused kernel (forward and backward) where the backend has it and the
+ * shapes agree, silu then mul otherwise; both round the same way.
+ */
+export function siluMul(gate: Tensor, up: Tensor): Tensor {
+  const backend = backendOf('siluMul', [gate, up]);
+  if (
+    gate.dtype === 'f32' &&
+    up.dtype === 'f32' &&
+    shapesEqual(gate.shape, up.shape) &&
+    hasKernel(backend.name, 'siluMul')
+  ) {
+    return record('siluMul', [gate, up], kernel('siluMul', 'siluMul', [gate, up], {}, backend), undefined);
+  }
+  return composite(() => mul(silu(gate), up));
+}
+registerGradient('siluMul', (dy, { inputs: [gate, up] }) => [
+  () => kernel('siluMulGrad', 'siluMulGrad', [gate, up, dy], { part: 'gate' }),
+  () => kernel('siluMulGrad', 'siluMulGrad', [gate, up, dy], { part: 'up' }),
+]);
 
 export interface AttentionOptions {
   /** Mask future positions (query i attends to keys ≤ i + (Tk − Tq)). */
@@ -146,6 +318,11 @@ export interface AttentionOptions {
   /** Defaults to 1/√D. */
   scale?: number;
   dropout?: { p: number; generator?: Generator } | null;
+  /**
+   * Grouped-query attention (torch's `enable_gqa`): k and v have Hkv heads on axis −3, q a multiple n·Hkv of them,
+   * and query head h attends with kv head ⌊h / n⌋ (Hugging Face's `repeat_kv` order), without copying k and v n times.
+   */
+  enableGqa?: boolean;
 }
 
 const F32_LOWEST = -3.4028234663852886e38;
@@ -158,11 +335,30 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const d = q.shape[q.rank - 1];
   const scale = opts.scale ?? 1 / Math.sqrt(d);
   if (opts.mask && opts.mask.dtype !== 'bool') throw new DTypeError('scaledDotProductAttention', 'mask must be bool');
+  const heads = q.rank >= 3 ? q.shape[q.rank - 3] : 1;
+  const kvHeads = k.rank >= 3 ? k.shape[k.rank - 3] : 1;
+  const groups = opts.enableGqa && kvHeads !== heads ? heads / kvHeads : 1;
+  if (groups !== 1 && (!Number.isInteger(groups) || q.rank < 3 || k.rank !== q.rank || v.rank !== q.rank)) {
+    throw new ShapeError('scaledDotProductAttention', 'enableGqa: q heads must be a multiple of k / v heads', [
+      q.shape,
+      k.shape,
+    ]);
+  }
   return composite(() => {
-    let probs = maskedSoftmax(matmul(q, k, { transB: true }), { scale, causal: opts.causal, mask: opts.mask });
+    // GQA: the n query heads of a kv head are consecutive, so [..., Hkv·n, Tq, D] is [..., Hkv, n·Tq, D] as it
+    // stands: one product per kv head (each score is the same dot product), scores viewed back per query head
+    const lead = q.shape.slice(0, q.rank - 3);
+    const [tq, d] = q.shape.slice(q.rank - 2);
+    const grouped = (t: Tensor, cols: number) => reshape(t, [...lead, kvHeads, groups * tq, cols]);
+    const perHead = (t: Tensor, cols: number) => reshape(t, [...lead, heads, tq, cols]);
+    const tk = k.shape[k.rank - 2];
+    const scores =
+      groups === 1 ? matmul(q, k, { transB: true }) : perHead(matmul(grouped(q, d), k, { transB: true }), tk);
+    let probs = maskedSoftmax(scores, { scale, causal: opts.causal, mask: opts.mask });
     if (opts.dropout && opts.dropout.p > 0)
       probs = dropout(probs, opts.dropout.p, { generator: opts.dropout.generator });
-    return matmul(probs, v);
+    if (groups === 1) return matmul(probs, v);
+    return perHead(matmul(grouped(probs, tk), v), v.shape[v.rank - 1]);
   });
 }
 

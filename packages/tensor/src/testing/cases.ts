@@ -1280,6 +1280,35 @@ function nnCases(): OpCase[] {
       run: ([x, w]) => ops.rmsNorm(x, w, 0.1),
       ref: ([x, w]) => R.rmsNorm(x, w, 0.1),
     },
+    // rows longer than a GPU workgroup (the fused kernels stride over a row), frozen weight as in PEFT training
+    {
+      name: 'rmsNorm/long-rows-frozen-weight',
+      class: 'reduce',
+      inputs: [f32([3, 150], gens.normal(2, 0.5)), frozen([150], gens.normal(1, 1))],
+      run: ([x, w]) => ops.rmsNorm(x, w, 1e-5),
+      ref: ([x, w]) => R.rmsNorm(x, w, 1e-5),
+    },
+    {
+      name: 'rmsNorm/long-rows-weight',
+      class: 'reduce',
+      inputs: [f32([2, 2, 130], gens.normal(1.5)), f32([130], gens.normal(1, 1))],
+      run: ([x, w]) => ops.rmsNorm(x, w),
+      ref: ([x, w]) => R.rmsNorm(x, w),
+    },
+    {
+      name: 'layerNorm/long-rows',
+      class: 'reduce',
+      inputs: [f32([3, 150], gens.normal(2, 0.5)), f32([150], gens.normal(1, 1)), f32([150])],
+      run: ([x, w, b]) => ops.layerNorm(x, w, b),
+      ref: ([x, w, b]) => R.layerNorm(x, w, b),
+    },
+    {
+      name: 'layerNorm/bias-only',
+      class: 'reduce',
+      inputs: [xNorm(), f32([8])],
+      run: ([x, b]) => ops.layerNorm(x, null, b),
+      ref: ([x, b]) => R.layerNorm(x, null, b),
+    },
   );
 
   // Rotary position embedding (LLaMA rotate-half form).
@@ -1330,6 +1359,95 @@ function nnCases(): OpCase[] {
       run: ([x, c, s]) => ops.applyRotary(x, c, s),
       ref: ([x, c, s]) => R.applyRotary(x, c, s),
     },
+    {
+      name: 'applyRotary/heads-leading-one-tables',
+      class: 'elementwise',
+      inputs: [f32([2, 3, 4, 70]), frozen([1, 4, 70]), frozen([1, 4, 70])],
+      run: ([x, c, s]) => ops.applyRotary(x, c, s),
+      ref: ([x, c, s]) => R.applyRotary(x, c, s),
+    },
+    {
+      name: 'applyRotary/broadcast-batch-table',
+      class: 'elementwise',
+      inputs: [f32([2, 3, 6]), f32([2, 1, 6]), f32([2, 1, 6])],
+      run: ([x, c, s]) => ops.applyRotary(x, c, s),
+      ref: ([x, c, s]) => R.applyRotary(x, c, s),
+    },
+  );
+
+  // LLaMA's split heads + rotary in one op: [B, T, H·D] → [B, H, T, D]
+  const rotaryHeadsRef = (x: Ref, heads: number, c: Ref, s: Ref) => {
+    const [b, t, hd] = x.shape;
+    return R.applyRotary(R.transpose(R.reshape(x, [b, t, heads, hd / heads]), 1, 2), c, s);
+  };
+  cases.push(
+    {
+      name: 'applyRotaryHeads/tables',
+      class: 'elementwise',
+      inputs: [f32([2, 5, 3 * 8])],
+      run: ([x]) => {
+        const t = ops.rotaryTables(5, 8);
+        return ops.applyRotaryHeads(x, 3, t.cos, t.sin);
+      },
+      ref: ([x]) => {
+        const t = R.rotaryTables(5, 8);
+        return rotaryHeadsRef(x, 3, t.cos, t.sin);
+      },
+    },
+    {
+      name: 'applyRotaryHeads/trainable-tables',
+      class: 'elementwise',
+      inputs: [f32([2, 4, 2 * 6]), f32([4, 6]), f32([4, 6])],
+      run: ([x, c, s]) => ops.applyRotaryHeads(x, 2, c, s),
+      ref: ([x, c, s]) => rotaryHeadsRef(x, 2, c, s),
+    },
+    {
+      name: 'applyRotaryHeads/one-position',
+      class: 'elementwise',
+      inputs: [f32([3, 1, 4 * 10]), frozen([1, 10]), frozen([1, 10])],
+      run: ([x, c, s]) => ops.applyRotaryHeads(x, 4, c, s),
+      ref: ([x, c, s]) => rotaryHeadsRef(x, 4, c, s),
+    },
+  );
+
+  // SwiGLU's silu(gate)·up and LoRA's base + x·scale (fused kernels where the backend has them).
+  cases.push(
+    {
+      name: 'siluMul/basic',
+      class: 'elementwise',
+      inputs: [f32([5, 37], gens.uniform(-5, 5)), f32([5, 37])],
+      run: ([g, u]) => ops.siluMul(g, u),
+      ref: ([g, u]) => R.mul(R.silu(g), u),
+    },
+    {
+      name: 'siluMul/broadcast-up',
+      class: 'elementwise',
+      inputs: [f32([3, 4], gens.uniform(-5, 5)), f32([4])],
+      run: ([g, u]) => ops.siluMul(g, u),
+      ref: ([g, u]) => R.mul(R.silu(g), u),
+    },
+    {
+      name: 'addScaled/basic',
+      class: 'elementwise',
+      inputs: [f32([7, 37]), f32([7, 37])],
+      run: ([b, x]) => ops.addScaled(b, x, 0.37),
+      ref: ([b, x]) =>
+        R.add(
+          b,
+          R.map(x, (v) => v * 0.37),
+        ),
+    },
+    {
+      name: 'addScaled/broadcast',
+      class: 'elementwise',
+      inputs: [f32([3, 4]), f32([4])],
+      run: ([b, x]) => ops.addScaled(b, x, -2),
+      ref: ([b, x]) =>
+        R.add(
+          b,
+          R.map(x, (v) => -2 * v),
+        ),
+    },
   );
 
   // Attention.
@@ -1341,6 +1459,11 @@ function nnCases(): OpCase[] {
     f32([B, kvHeads, tk, D]),
     f32([B, kvHeads, tk, dv]),
   ];
+  // Hugging Face's repeat_kv on a reference [B, Hkv, T, D]: each kv head n times in place
+  const repeatHeads = (x: Ref, n: number) => {
+    const [b, h, t, d] = x.shape;
+    return R.reshape(R.expand(R.reshape(x, [b, h, 1, t, d]), [b, h, n, t, d]), [b, h * n, t, d]);
+  };
   // padding: batch 0 sees 4 of 5 keys, batch 1 sees 2
   const pad = bool([B, 1, 1, 5], gens.values([1, 1, 1, 1, 0, 1, 0, 1, 0, 0]));
   cases.push(
@@ -1394,6 +1517,23 @@ function nnCases(): OpCase[] {
       inputs: qkv(3, 3),
       run: ([q, k, v]) => ops.scaledDotProductAttention(q, k, v, { scale: 0.3 }),
       ref: ([q, k, v]) => R.scaledDotProductAttention(q, k, v, { scale: 0.3 }),
+    },
+    {
+      // Grouped-query attention: 4 query heads over 2 kv heads, as Hugging Face's repeat_kv repeats them.
+      name: 'scaledDotProductAttention/gqa-causal-padding',
+      class: 'matmul',
+      inputs: [f32([B, 4, 5, D]), f32([B, 2, 5, D]), f32([B, 2, 5, 3]), pad],
+      run: ([q, k, v, m]) => ops.scaledDotProductAttention(q, k, v, { causal: true, mask: m, enableGqa: true }),
+      ref: ([q, k, v, m]) =>
+        R.scaledDotProductAttention(q, repeatHeads(k, 2), repeatHeads(v, 2), { causal: true, mask: m }),
+    },
+    {
+      name: 'scaledDotProductAttention/gqa-offset',
+      class: 'matmul',
+      inputs: [f32([B, 6, 2, D]), f32([B, 2, 5, D]), f32([B, 2, 5, D])],
+      run: ([q, k, v]) => ops.scaledDotProductAttention(q, k, v, { causal: true, enableGqa: true, scale: 0.4 }),
+      ref: ([q, k, v]) =>
+        R.scaledDotProductAttention(q, repeatHeads(k, 3), repeatHeads(v, 3), { causal: true, scale: 0.4 }),
     },
     {
       // One key/value head shared by all query heads (broadcast batch axes).

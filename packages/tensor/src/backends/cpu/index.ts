@@ -3,6 +3,7 @@ import { engine, registerBackend } from '../../engine.js';
 import { CpuBackend } from './backend.js';
 import type { CpuKernel } from './kernel.js';
 import { adamw } from './kernels/adamw.js';
+import { addScaled } from './kernels/addScaled.js';
 import { argmax } from './kernels/argmax.js';
 import { binary } from './kernels/binary.js';
 import { broadcastTo } from './kernels/broadcastTo.js';
@@ -14,6 +15,8 @@ import { crossEntropyGrad } from './kernels/crossEntropyGrad.js';
 import { dropout } from './kernels/dropout.js';
 import { fill } from './kernels/fill.js';
 import { gather } from './kernels/gather.js';
+import { layerNorm } from './kernels/layerNorm.js';
+import { layerNormGrad } from './kernels/layerNormGrad.js';
 import { maskedSoftmax } from './kernels/maskedSoftmax.js';
 import { maskedSoftmaxGrad } from './kernels/maskedSoftmaxGrad.js';
 import { matmul } from './kernels/matmul.js';
@@ -21,7 +24,12 @@ import { padSlice } from './kernels/padSlice.js';
 import { dequantize4bit, dequantizeInt8, matmul4bit, matmulInt8 } from './kernels/quant.js';
 import { randomUniform } from './kernels/randomUniform.js';
 import { reduce } from './kernels/reduce.js';
+import { rmsNorm } from './kernels/rmsNorm.js';
+import { rmsNormGrad } from './kernels/rmsNormGrad.js';
+import { rotary } from './kernels/rotary.js';
 import { scatterAdd } from './kernels/scatterAdd.js';
+import { siluMul } from './kernels/siluMul.js';
+import { siluMulGrad } from './kernels/siluMulGrad.js';
 import { slice } from './kernels/slice.js';
 import { softmax } from './kernels/softmax.js';
 import { softmaxGrad } from './kernels/softmaxGrad.js';
@@ -33,6 +41,7 @@ import { where } from './kernels/where.js';
 
 const CPU_KERNELS: CpuKernel[] = [
   adamw,
+  addScaled,
   argmax,
   binary,
   broadcastTo,
@@ -44,13 +53,20 @@ const CPU_KERNELS: CpuKernel[] = [
   dropout,
   fill,
   gather,
+  layerNorm,
+  layerNormGrad,
   maskedSoftmax,
   maskedSoftmaxGrad,
   matmul,
   padSlice,
   randomUniform,
   reduce,
+  rmsNorm,
+  rmsNormGrad,
+  rotary,
   scatterAdd,
+  siluMul,
+  siluMulGrad,
   slice,
   softmax,
   softmaxGrad,
