@@ -88,7 +88,8 @@ let poolSerial = 0;
 let maxThreads = 0; // 0 = automatic (all available cores)
 let canWait: boolean | undefined;
 
-function decode(b64: string): Uint8Array<ArrayBuffer> {
+/** Module bytes from the base64 of a generated file. */
+export function decode(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -163,6 +164,29 @@ function ensureBytes(s: WasmState, bytes: number): boolean {
   s.f32 = new Float32Array(s.memory.buffer);
   s.i32 = new Int32Array(s.memory.buffer);
   return true;
+}
+
+/** The linear memory, and a free region of it for another module's operands (see {@link wasmKernelArena}). */
+export interface WasmArena {
+  memory: WebAssembly.Memory;
+  shared: boolean;
+  /** Byte offset where the region starts (64-byte aligned). */
+  base: number;
+  /** A view of the whole memory as it is now (the memory may grow at the next call). */
+  f32: Float32Array;
+}
+
+/**
+ * `bytes` of this memory past the GEMM's fixed region, for the elementwise kernels (simd.ts), or null where the
+ * wasm module is unavailable or the memory cannot grow that far. The region overlaps the GEMM's operand area: both
+ * are only used during a synchronous call on this thread, and the helpers touch memory only inside a GEMM job.
+ */
+export function wasmKernelArena(bytes: number): WasmArena | null {
+  const s = getState();
+  if (!s) return null;
+  const base = align64(SCRATCH + s.scratchSlots * SCRATCH_BYTES);
+  if (!ensureBytes(s, base + bytes)) return null;
+  return { memory: s.memory, shared: s.shared, base, f32: s.f32 };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,220 @@
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  add,
+  cpuSimdElementwiseAvailable,
+  div,
+  dropout,
+  Generator,
+  mul,
+  setCpuSimdElementwise,
+  sub,
+  type Tensor,
+  tensor,
+  uniformAt,
+} from '../src/index.js';
+import { SIMD_MIN_ELEMENTS, simdCalls } from '../src/backends/cpu/simd.js';
+
+// The WebAssembly SIMD elementwise kernels replace JavaScript loops on the training path: they must give the same
+// bits (training trajectories and golden cases must not move), over every tail length and broadcast pattern.
+const pkgRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Bits of each value, NaN as one token (NaN payloads are not part of the contract). */
+const bits = (v: ArrayLike<number>): (number | 'NaN')[] => {
+  const f = Float32Array.from(v);
+  const u = new Uint32Array(f.buffer);
+  return Array.from(f, (x, i) => (Number.isNaN(x) ? 'NaN' : u[i]));
+};
+
+/** Values with the awkward cases mixed in: signed zeros, infinities, NaN, subnormals, huge and tiny magnitudes. */
+function values(n: number, seed: number): number[] {
+  const special = [0, -0, Infinity, -Infinity, Number.NaN, 1e-40, -1e-42, 3e38, -3e38, 1e-30];
+  let s = seed >>> 0;
+  return Array.from({ length: n }, (_, i) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    if (i % 97 === 13) return special[(s >>> 8) % special.length];
+    return ((s >>> 8) / 2 ** 24 - 0.5) * 8;
+  });
+}
+
+const OPS = { add, sub, mul, div } as const;
+const F64 = {
+  add: (x: number, y: number) => x + y,
+  sub: (x: number, y: number) => x - y,
+  mul: (x: number, y: number) => x * y,
+  div: (x: number, y: number) => x / y,
+};
+
+/** a op b broadcast to `shape`, each element computed in float64 and rounded once to f32 (an independent reference). */
+function reference(
+  op: keyof typeof F64,
+  a: number[],
+  aShape: number[],
+  b: number[],
+  bShape: number[],
+  shape: number[],
+) {
+  const rank = shape.length;
+  const stridesFor = (s: number[]) => {
+    const padded = [...new Array(rank - s.length).fill(1), ...s];
+    const st = new Array<number>(rank).fill(0);
+    let acc = 1;
+    for (let d = rank - 1; d >= 0; d--) {
+      st[d] = padded[d] === 1 ? 0 : acc;
+      acc *= padded[d];
+    }
+    return st;
+  };
+  const sa = stridesFor(aShape);
+  const sb = stridesFor(bShape);
+  const size = shape.reduce((p, d) => p * d, 1);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    let r = i;
+    let ia = 0;
+    let ib = 0;
+    for (let d = rank - 1; d >= 0; d--) {
+      const k = r % shape[d];
+      r = Math.floor(r / shape[d]);
+      ia += k * sa[d];
+      ib += k * sb[d];
+    }
+    out[i] = F64[op](Math.fround(a[ia]), Math.fround(b[ib]));
+  }
+  return out;
+}
+
+const withSimd = (on: boolean, f: () => Tensor) => {
+  setCpuSimdElementwise(on);
+  try {
+    return f().dataSync();
+  } finally {
+    setCpuSimdElementwise(true);
+  }
+};
+
+afterEach(() => setCpuSimdElementwise(true));
+
+describe('WebAssembly SIMD elementwise kernels (CPU)', () => {
+  it('are available in Node (so the cases below exercise them)', () => {
+    expect(cpuSimdElementwiseAvailable()).toBe(true);
+  });
+
+  // [output shape, a shape, b shape]: contiguous with every tail length mod 8, row broadcasts (per-row scalar, per
+  // column vector), a broadcast a (swapped for + and ×, JavaScript for − and ÷), outer axes, and a scalar
+  const N = SIMD_MIN_ELEMENTS;
+  const cases: [number[], number[], number[]][] = [
+    ...[0, 1, 2, 3, 4, 5, 6, 7, 9].map((k): [number[], number[], number[]] => [[N + k], [N + k], [N + k]]),
+    [
+      [37, 131],
+      [37, 131],
+      [37, 1],
+    ],
+    [[37, 131], [37, 131], [131]],
+    [[37, 131], [131], [37, 131]],
+    [
+      [37, 131],
+      [37, 1],
+      [37, 131],
+    ],
+    [
+      [3, 5, 17, 19],
+      [3, 5, 17, 19],
+      [1, 1, 17, 19],
+    ],
+    [
+      [3, 7, 67],
+      [3, 7, 67],
+      [3, 1, 67],
+    ],
+    [
+      [3, 7, 67],
+      [3, 7, 67],
+      [3, 7, 1],
+    ],
+    [
+      [2, 3, 5, 41],
+      [2, 3, 5, 41],
+      [2, 1, 5, 1],
+    ],
+    [[1031], [1031], []],
+    [[1031], [], [1031]],
+  ];
+  for (const [shape, aShape, bShape] of cases) {
+    for (const op of Object.keys(OPS) as (keyof typeof OPS)[]) {
+      it(`${op} ${JSON.stringify(aShape)} with ${JSON.stringify(bShape)}: the JavaScript loop's bits`, () => {
+        const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+        const av = values(size(aShape), 1 + shape.length);
+        const bv = values(size(bShape), 7 + shape[0]).map((x, i) => (op === 'div' && i % 5 === 0 ? x + 3 : x));
+        const a = tensor(av, aShape);
+        const b = tensor(bv, bShape);
+        const before = simdCalls.binary;
+        const simd = withSimd(true, () => OPS[op](a, b));
+        // a broadcast along the innermost axis has a SIMD form only for + and × (operands swapped)
+        const aInnerBroadcast = (aShape.at(-1) ?? 1) === 1 && (shape.at(-1) ?? 1) > 1;
+        expect(simdCalls.binary - before).toBe(aInnerBroadcast && (op === 'sub' || op === 'div') ? 0 : 1);
+        const js = withSimd(false, () => OPS[op](a, b));
+        expect(bits(simd)).toEqual(bits(reference(op, av, aShape, bv, bShape, shape)));
+        expect(bits(simd)).toEqual(bits(js));
+      });
+    }
+  }
+
+  it('x op x (one operand array used twice)', () => {
+    const x = tensor(values(2051, 3), [2051]);
+    for (const op of Object.keys(OPS) as (keyof typeof OPS)[]) {
+      expect(bits(withSimd(true, () => OPS[op](x, x)))).toEqual(bits(withSimd(false, () => OPS[op](x, x))));
+    }
+  });
+
+  // dropout: the counter-based mask, including counters whose low word wraps inside the vector body and in the tail
+  const counters = [
+    0,
+    5,
+    2 ** 32 - 1,
+    2 ** 32 - 2,
+    2 ** 32 - 37,
+    2 ** 32 - N - 2,
+    2 ** 33 + 3,
+    2 ** 52 - 1029,
+    2 ** 53 - 5000,
+  ];
+  for (const counter of counters) {
+    for (const [n, p] of [
+      [N + 3, 0.05],
+      [N + 6, 0.5],
+      [4099, 0.3],
+    ] as const) {
+      it(`dropout p=${p} of ${n} values from counter ${counter}: uniformAt's mask, the JavaScript loop's bits`, () => {
+        const xv = values(n, counter % 1000);
+        const x = tensor(xv, [n]);
+        const gen = new Generator(12345);
+        const run = (on: boolean) =>
+          withSimd(on, () => {
+            gen.setState({ counter });
+            return dropout(x, p, { generator: gen });
+          });
+        const before = simdCalls.dropout;
+        const simd = run(true);
+        expect(simdCalls.dropout - before).toBe(1);
+        const js = run(false);
+        const p32 = Math.fround(p);
+        const scale = Math.fround(1 / (1 - p));
+        const ref = xv.map((v, i) => (uniformAt(gen.key, counter + i) >= p32 ? Math.fround(v) * scale : 0));
+        expect(bits(simd)).toEqual(bits(ref));
+        expect(bits(simd)).toEqual(bits(js));
+        const kept = Array.from(simd).filter((v, i) => v !== 0 || xv[i] === 0).length / n;
+        expect(Math.abs(kept - (1 - p))).toBeLessThan(0.05);
+      });
+    }
+  }
+
+  it('elementwise-wasm.generated.ts is up to date with elementwise.wat', () => {
+    const out = execFileSync(process.execPath, [join(pkgRoot, 'scripts/gen-wasm.mjs'), '--check'], {
+      encoding: 'utf8',
+    });
+    expect(out).toContain('elementwise-wasm.generated.ts is up to date');
+  });
+});
