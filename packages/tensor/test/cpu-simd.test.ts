@@ -9,13 +9,19 @@ import {
   dropout,
   Generator,
   mul,
+  initBackend,
   setCpuSimdElementwise,
+  sigmoid,
+  silu,
   sub,
   type Tensor,
   tensor,
   uniformAt,
 } from '../src/index.js';
-import { SIMD_MIN_ELEMENTS, simdCalls } from '../src/backends/cpu/simd.js';
+import type { CpuBackend } from '../src/backends/cpu/backend.js';
+import { unaryGrad } from '../src/backends/cpu/kernels/unaryGrad.js';
+import { SIMD_MIN_ELEMENTS, simdCalls, simdSigmoidMatchesMathExp } from '../src/backends/cpu/simd.js';
+import * as m from '../src/math.js';
 
 // The WebAssembly SIMD elementwise kernels replace JavaScript loops on the training path: they must give the same
 // bits (training trajectories and golden cases must not move), over every tail length and broadcast pattern.
@@ -209,6 +215,80 @@ describe('WebAssembly SIMD elementwise kernels (CPU)', () => {
         expect(Math.abs(kept - (1 - p))).toBeLessThan(0.05);
       });
     }
+  }
+
+  // sigmoid and SiLU: float64 inside with a port of V8's Math.exp, so the same bits as the loops that call Math.exp
+  /** Inputs over the whole f32 range: random bit patterns, the usual activations, tiny ones, and the edge cases. */
+  function activations(n: number, seed: number): Float32Array {
+    const x = new Float32Array(n);
+    const u = new Uint32Array(x.buffer);
+    let s = seed >>> 0;
+    const next = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s;
+    };
+    const edges = [0, -0, Infinity, -Infinity, Number.NaN, 1, -1, 0.3466, 1.0397, -706.9, -707, -708.4, -745.2, 88.7];
+    for (let i = 0; i < n; i++) {
+      const r = next();
+      if (i % 5 === 0)
+        u[i] = next(); // any bit pattern: huge, subnormal, NaN payloads
+      else if (i % 5 === 1) x[i] = (r / 2 ** 32 - 0.5) * 40;
+      else if (i % 5 === 2) x[i] = (r / 2 ** 32 - 0.5) * 2;
+      else if (i % 5 === 3) x[i] = (r / 2 ** 32 - 0.5) * 10 ** -(r % 12);
+      else x[i] = edges[r % edges.length];
+    }
+    return x;
+  }
+  it.runIf(process.arch === 'x64')("V8's Math.exp on x64 is the kernel's exp (so the sigmoid kernels are on)", () => {
+    expect(simdSigmoidMatchesMathExp()).toBe(true);
+  });
+  // where the self-check fails the JavaScript loops run instead: the bits below hold either way
+  const sigmoidCalls = () => (simdSigmoidMatchesMathExp() ? 1 : 0);
+  for (const n of [N, N + 1, 20001]) {
+    it(`sigmoid and silu of ${n} values: math.ts's sigmoid through Math.exp, bit for bit`, () => {
+      const xv = activations(n, n);
+      const x = tensor(xv, [n]);
+      for (const [name, op, f] of [
+        ['sigmoid', sigmoid, (v: number) => m.sigmoid(v)],
+        ['silu', silu, (v: number) => v * m.sigmoid(v)],
+      ] as const) {
+        const before = simdCalls.sigmoid;
+        const simd = withSimd(true, () => op(x));
+        expect(simdCalls.sigmoid - before, name).toBe(sigmoidCalls());
+        expect(bits(simd), name).toEqual(bits(Array.from(xv, f)));
+        expect(bits(simd), name).toEqual(bits(withSimd(false, () => op(x))));
+      }
+    });
+
+    it(`sigmoid and silu gradients of ${n} values: unaryGrad's loops, bit for bit`, async () => {
+      const be = (await initBackend('cpu')) as CpuBackend;
+      const xv = activations(n, 7 * n);
+      const dv = values(n, 3 * n).map((v) => (Number.isFinite(v) ? v : 0.5));
+      const info = (v: Float32Array | number[]) => ({
+        dataId: be.upload(Float32Array.from(v), 'f32'),
+        shape: [n],
+        dtype: 'f32' as const,
+      });
+      const xi = info(xv);
+      const di = info(dv);
+      for (const op of ['sigmoid', 'silu'] as const) {
+        const run = (on: boolean) => {
+          setCpuSimdElementwise(on);
+          const out = unaryGrad.impl(be, [xi, di], { op });
+          setCpuSimdElementwise(true);
+          return be.readSync(out.dataId, 'f32', n);
+        };
+        const before = simdCalls.sigmoidGrad;
+        const simd = run(true);
+        expect(simdCalls.sigmoidGrad - before, op).toBe(sigmoidCalls());
+        const ref = Array.from(xv, (x, i) => {
+          const s = m.sigmoid(x);
+          return Math.fround(dv[i]) * (op === 'silu' ? s * (1 + x * (1 - s)) : s * (1 - s));
+        });
+        expect(bits(simd), op).toEqual(bits(ref));
+        expect(bits(simd), op).toEqual(bits(run(false)));
+      }
+    });
   }
 
   it('elementwise-wasm.generated.ts is up to date with elementwise.wat', () => {

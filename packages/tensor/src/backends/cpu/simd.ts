@@ -1,7 +1,8 @@
 /**
- * WebAssembly SIMD128 elementwise kernels (elementwise.wat) for the CPU backend's hot f32 paths: binary + − × ÷ and
- * dropout. Their results are bit-identical to the JavaScript loops they replace (see elementwise.wat), so callers use
- * them whenever they are available and fall back to JavaScript otherwise.
+ * WebAssembly SIMD128 elementwise kernels (elementwise.wat) for the CPU backend's hot f32 paths: binary + − × ÷,
+ * dropout, and sigmoid / SiLU with their gradients. Their results are bit-identical to the JavaScript loops they
+ * replace (see elementwise.wat; the sigmoids use a float64 port of V8's own Math.exp), so callers use them whenever
+ * they are available and fall back to JavaScript otherwise.
  *
  * Tensors live in JavaScript Float32Arrays, so a kernel copies its operands into the GEMM's linear memory
  * (gemm-wasm.ts, `wasmKernelArena`), runs there and copies the result out: a TypedArray copy is ~10× cheaper per
@@ -13,6 +14,7 @@ import type { Shape } from '../../shape.js';
 import { collapseBroadcast } from './broadcast.js';
 import { ELEMENTWISE_WASM_BASE64, ELEMENTWISE_WASM_SHARED_BASE64 } from './elementwise-wasm.generated.js';
 import { decode, wasmKernelArena } from './gemm-wasm.js';
+import { sigmoid } from '../../math.js';
 
 /** Outputs smaller than this stay in JavaScript (the fixed cost of the copies and the call dominates). */
 export const SIMD_MIN_ELEMENTS = 1024;
@@ -40,11 +42,13 @@ interface ElementwiseExports {
     p: number,
     scale: number,
   ): void;
+  sigmoid(x: number, out: number, n: number, silu: number): void;
+  sigmoid_grad(x: number, dy: number, out: number, n: number, silu: number): void;
 }
 
 let exportsOf: ElementwiseExports | null | undefined;
 /** Kernel calls the SIMD path has run, per kernel (for tests: proof the path was taken). */
-export const simdCalls = { binary: 0, dropout: 0 };
+export const simdCalls = { binary: 0, dropout: 0, sigmoid: 0, sigmoidGrad: 0 };
 let enabled = true;
 
 /** Turn the SIMD elementwise kernels off (false) or back on, e.g. to compare them with the JavaScript loops. */
@@ -170,5 +174,60 @@ export function simdDropout(
   mem.k.dropout(mem.base, mem.base, n, lo | 0, hi | 0, k0 | 0, k1 | 0, p32, scale);
   out.set(mem.f32.subarray(mem.base >> 2, (mem.base >> 2) + n));
   simdCalls.dropout++;
+  return true;
+}
+
+let sigmoidMatches: boolean | undefined;
+
+/**
+ * Whether the kernel's exp gives this engine's Math.exp bits. It ports V8's fdlibm exp; an engine with another libm
+ * (or a build that contracts its multiply-adds) would round differently, so the sigmoid kernels check a spread of
+ * inputs once and stay off unless every one matches.
+ */
+export function simdSigmoidMatchesMathExp(): boolean {
+  if (sigmoidMatches !== undefined) return sigmoidMatches;
+  const n = 4096;
+  const probe = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = (i * 0.6180339887498949) % 1;
+    probe[i] = i % 4 === 0 ? (t - 0.5) * 1e-3 : i % 4 === 1 ? (t - 0.5) * 3 : (t - 0.5) * 60 * (1 + (i % 7));
+  }
+  const mem = arena(4 * n);
+  if (!mem) return false; // no kernel at all (not cached: the memory may become available)
+  mem.f32.set(probe, mem.base >> 2);
+  mem.k.sigmoid(mem.base, mem.base, n, 0);
+  const got = mem.f32.subarray(mem.base >> 2, (mem.base >> 2) + n);
+  sigmoidMatches = true;
+  for (let i = 0; i < n && sigmoidMatches; i++) if (got[i] !== Math.fround(sigmoid(probe[i]))) sigmoidMatches = false;
+  return sigmoidMatches;
+}
+
+/** out = sigmoid(x), or x·sigmoid(x) for SiLU, as unary.ts computes them. False (out untouched) without the kernel. */
+export function simdSigmoid(x: Float32Array, out: Float32Array, silu: boolean): boolean {
+  const n = x.length;
+  if (n < SIMD_MIN_ELEMENTS || !simdSigmoidMatchesMathExp()) return false;
+  const mem = arena(4 * n);
+  if (!mem) return false;
+  mem.f32.set(x, mem.base >> 2);
+  mem.k.sigmoid(mem.base, mem.base, n, silu ? 1 : 0);
+  out.set(mem.f32.subarray(mem.base >> 2, (mem.base >> 2) + n));
+  simdCalls.sigmoid++;
+  return true;
+}
+
+/** out = dy · sigmoid'(x) (or SiLU's derivative), as unaryGrad.ts computes it. False (out untouched) without the kernel. */
+export function simdSigmoidGrad(x: Float32Array, dy: Float32Array, out: Float32Array, silu: boolean): boolean {
+  const n = x.length;
+  if (n < SIMD_MIN_ELEMENTS || dy.length !== n || !simdSigmoidMatchesMathExp()) return false;
+  const bytes = align(4 * n);
+  const mem = arena(2 * bytes);
+  if (!mem) return false;
+  const X = mem.base;
+  const D = X + bytes;
+  mem.f32.set(x, X >> 2);
+  mem.f32.set(dy, D >> 2);
+  mem.k.sigmoid_grad(X, D, X, n, silu ? 1 : 0);
+  out.set(mem.f32.subarray(X >> 2, (X >> 2) + n));
+  simdCalls.sigmoidGrad++;
   return true;
 }
