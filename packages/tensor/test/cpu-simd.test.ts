@@ -20,6 +20,11 @@ import {
 } from '../src/index.js';
 import type { CpuBackend } from '../src/backends/cpu/backend.js';
 import { unaryGrad } from '../src/backends/cpu/kernels/unaryGrad.js';
+import {
+  ELEMENTWISE_WASM_BASE64,
+  ELEMENTWISE_WASM_SHARED_BASE64,
+} from '../src/backends/cpu/elementwise-wasm.generated.js';
+import { decode } from '../src/backends/cpu/gemm-wasm.js';
 import { SIMD_MIN_ELEMENTS, simdCalls, simdSigmoidMatchesMathExp } from '../src/backends/cpu/simd.js';
 import * as m from '../src/math.js';
 
@@ -290,6 +295,28 @@ describe('WebAssembly SIMD elementwise kernels (CPU)', () => {
       }
     });
   }
+
+  it('the unshared variant (pages without SharedArrayBuffer) runs on a plain memory with the same results', () => {
+    expect(WebAssembly.validate(decode(ELEMENTWISE_WASM_SHARED_BASE64))).toBe(true);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16384 });
+    const k = new WebAssembly.Instance(new WebAssembly.Module(decode(ELEMENTWISE_WASM_BASE64)), { env: { memory } })
+      .exports as unknown as { binary: (...args: number[]) => void; dropout: (...args: number[]) => void };
+    const n = 1027;
+    const f32 = new Float32Array(memory.buffer);
+    const a = Float32Array.from(values(n, 5));
+    const b = Float32Array.from(values(n, 6));
+    f32.set(a, 0);
+    f32.set(b, 2048);
+    k.binary(2, 4 * 4096, 0, 0, 4 * 2048, 0, 1, 1, n); // mul, one row
+    expect(bits(f32.subarray(4096, 4096 + n))).toEqual(bits(Array.from(a, (x, i) => x * b[i])));
+    const key: [number, number] = [0x12345678, 0x9abcdef0];
+    const counter = 2 ** 32 - 500; // wraps inside the row
+    k.dropout(0, 4 * 8192, n, counter >>> 0, 0, key[0] | 0, key[1] | 0, Math.fround(0.25), Math.fround(1 / 0.75));
+    const ref = Array.from(a, (x, i) =>
+      uniformAt(key, counter + i) >= Math.fround(0.25) ? x * Math.fround(1 / 0.75) : 0,
+    );
+    expect(bits(f32.subarray(8192, 8192 + n))).toEqual(bits(ref));
+  });
 
   it('elementwise-wasm.generated.ts is up to date with elementwise.wat', () => {
     const out = execFileSync(process.execPath, [join(pkgRoot, 'scripts/gen-wasm.mjs'), '--check'], {
