@@ -76,3 +76,4 @@ export { MT19937, RANDPERM_SMALL_LIMIT, torchRandperm } from './torch-random.js'
 export { erf, relMaxError } from './math.js';
 export type { CpuThreading } from './backends/cpu/gemm-wasm.js';
 export { cpuThreading } from './backends/cpu/gemm-wasm.js';
+export { cpuSimdElementwiseAvailable, setCpuSimdElementwise } from './backends/cpu/simd.js';

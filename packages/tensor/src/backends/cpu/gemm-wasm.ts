@@ -52,7 +52,7 @@ const S_FAIL = 4; // set by a helper whose task threw
 const S_ACTIVE = 5; // helpers 1..S_ACTIVE take part; -1 tells every helper to exit
 const S_NPACK = 6; // tasks [0, S_NPACK) of the current job pack B; the others must wait for them
 const S_PACKED = 7; // pack tasks finished in the current job
-const JOB = 256; // parameter block read by run_task (20 i32 words, see gemm.wat)
+const JOB = 256; // parameter block read by run_task (25 i32 words, see gemm.wat)
 const SCRATCH = 512; // per-thread scratch areas (slot 0: the calling thread, slot w: helper w)
 const SCRATCH_BYTES = align64((MCB * KB + MR * NR) * 4);
 
@@ -88,7 +88,8 @@ let poolSerial = 0;
 let maxThreads = 0; // 0 = automatic (all available cores)
 let canWait: boolean | undefined;
 
-function decode(b64: string): Uint8Array<ArrayBuffer> {
+/** Module bytes from the base64 of a generated file. */
+export function decode(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -163,6 +164,29 @@ function ensureBytes(s: WasmState, bytes: number): boolean {
   s.f32 = new Float32Array(s.memory.buffer);
   s.i32 = new Int32Array(s.memory.buffer);
   return true;
+}
+
+/** The linear memory, and a free region of it for another module's operands (see {@link wasmKernelArena}). */
+export interface WasmArena {
+  memory: WebAssembly.Memory;
+  shared: boolean;
+  /** Byte offset where the region starts (64-byte aligned). */
+  base: number;
+  /** A view of the whole memory as it is now (the memory may grow at the next call). */
+  f32: Float32Array;
+}
+
+/**
+ * `bytes` of this memory past the GEMM's fixed region, for the elementwise kernels (simd.ts), or null where the
+ * wasm module is unavailable or the memory cannot grow that far. The region overlaps the GEMM's operand area: both
+ * are only used during a synchronous call on this thread, and the helpers touch memory only inside a GEMM job.
+ */
+export function wasmKernelArena(bytes: number): WasmArena | null {
+  const s = getState();
+  if (!s) return null;
+  const base = align64(SCRATCH + s.scratchSlots * SCRATCH_BYTES);
+  if (!ensureBytes(s, base + bytes)) return null;
+  return { memory: s.memory, shared: s.shared, base, f32: s.f32 };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -425,6 +449,7 @@ export function gemmWasm(
   s.scratchSlots = slots;
 
   const J = JOB >> 2;
+  s.i32[J + 20] = 0; // not a batched job
   for (let j0 = 0; j0 < n; j0 += nb) {
     const nc = Math.min(nb, n - j0);
     const nPad = Math.ceil(nc / NR) * NR;
@@ -505,5 +530,79 @@ export function gemmWasm(
           c.set(f32.subarray((cOff >> 2) + i * nc, (cOff >> 2) + (i + 1) * nc), (i0 + i) * n + j0);
     }
   }
+  return true;
+}
+
+/**
+ * C[i] = op(A[i])·op(B[i]) for i < batch, C stored [batch, m, n]: one wasm job whose tasks are the batch entries, so
+ * the operands are copied in once and helper threads take entries where the work is large enough. `shareA` /
+ * `shareB`: one matrix serves every entry. Each entry is computed exactly as `gemmWasm` computes it alone (the same
+ * blocking, so the same bits). Returns false, leaving C untouched, where the kernel is unavailable or the operands do
+ * not fit the budget; the caller then loops over single products.
+ */
+export function gemmWasmBatched(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  shareA: boolean,
+  shareB: boolean,
+  threads = true,
+): boolean {
+  const s = getState();
+  if (!s) return false;
+  if (batch === 0 || m === 0 || n === 0) return true;
+  if (k === 0) {
+    c.fill(0, 0, batch * m * n);
+    return true;
+  }
+  const nPad = Math.ceil(n / NR) * NR;
+  const aLen = (shareA ? 1 : batch) * m * k;
+  const bLen = (shareB ? 1 : batch) * k * n;
+  const pbLen = batch * k * nPad;
+  const cLen = batch * m * n;
+  if (4 * (aLen + bLen + pbLen + cLen) + 4 * 64 * 4 > operandBudget) return false;
+  const p = threads && batch >= 2 && batch * m * n * k >= THREAD_MIN_MACS ? getPool(s) : null;
+  const T = p ? 1 + p.active : 1;
+  const slots = Math.max(T, s.scratchSlots, 1);
+  const aOff = SCRATCH + slots * SCRATCH_BYTES;
+  const bOff = aOff + align64(4 * aLen);
+  const pbOff = bOff + align64(4 * bLen);
+  const cOff = pbOff + align64(4 * pbLen);
+  if (!ensureBytes(s, cOff + 4 * cLen)) return false;
+  s.scratchSlots = slots;
+  s.f32.set(a.subarray(0, aLen), aOff >> 2);
+  s.f32.set(b.subarray(0, bLen), bOff >> 2);
+  const I = s.i32;
+  const J = JOB >> 2;
+  I.fill(0, J, J + 25);
+  I[J + 1] = aOff;
+  I[J + 2] = transA ? 4 : 4 * k; // stored [k×m] when transposed
+  I[J + 3] = transA ? 4 * m : 4;
+  I[J + 4] = bOff;
+  I[J + 5] = transB ? 4 : 4 * n; // stored [n×k] when transposed
+  I[J + 6] = transB ? 4 * k : 4;
+  I[J + 7] = pbOff;
+  I[J + 8] = cOff;
+  I[J + 9] = 4 * n;
+  I[J + 10] = m;
+  I[J + 11] = n;
+  I[J + 12] = k;
+  I[J + 13] = nPad;
+  I[J + 14] = KB;
+  I[J + 15] = MCB;
+  I[J + 20] = batch;
+  I[J + 21] = shareA ? 0 : 4 * m * k;
+  I[J + 22] = shareB ? 0 : 4 * k * n;
+  I[J + 23] = 4 * m * n;
+  I[J + 24] = 4 * k * nPad;
+  runJob(s, p, batch, 0);
+  I[J + 20] = 0;
+  c.set(s.f32.subarray(cOff >> 2, (cOff >> 2) + cLen));
   return true;
 }

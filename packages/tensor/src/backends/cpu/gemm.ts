@@ -8,7 +8,7 @@
  *  - everything else: the WebAssembly SIMD128 kernel (gemm-wasm.ts / gemm.wat), multi-threaded in Node for large
  *    products.
  */
-import { gemmWasm } from './gemm-wasm.js';
+import { gemmWasm, gemmWasmBatched, THREAD_MIN_MACS } from './gemm-wasm.js';
 
 export {
   gemmThreadStats,
@@ -34,6 +34,47 @@ export function gemm(
 ): void {
   if (m * n * k > SMALL_MACS && gemmWasm(a, b, c, m, n, k, transA, transB)) return;
   gemmJs(a, b, c, m, n, k, transA, transB);
+}
+
+/**
+ * C[i] = op(A[i])·op(B[i]) for i < batch (C [batch, m, n]; `shareA` / `shareB`: one matrix for every entry), the
+ * same bits as `gemm` per entry. Entries too small to be split over threads themselves (attention's per-head
+ * products) run as one wasm job over all entries, which copies the operands once and lets helper threads take whole
+ * entries; tiny entries (JavaScript) and large ones (threaded each) loop over `gemm`.
+ */
+export function gemmBatched(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  shareA: boolean,
+  shareB: boolean,
+): void {
+  const macs = m * n * k;
+  if (
+    batch > 1 &&
+    macs > SMALL_MACS &&
+    macs < THREAD_MIN_MACS &&
+    gemmWasmBatched(a, b, c, batch, m, n, k, transA, transB, shareA, shareB)
+  )
+    return;
+  for (let i = 0; i < batch; i++) {
+    gemm(
+      a.subarray((shareA ? 0 : i) * m * k, (shareA ? 1 : i + 1) * m * k),
+      b.subarray((shareB ? 0 : i) * k * n, (shareB ? 1 : i + 1) * k * n),
+      c.subarray(i * m * n, (i + 1) * m * n),
+      m,
+      n,
+      k,
+      transA,
+      transB,
+    );
+  }
 }
 
 // Portable JavaScript kernel: GotoBLAS-style blocking with a 4×4 register tile, operands packed into float64 panels.

@@ -276,12 +276,40 @@
         (br_if $Lk (i32.lt_u (local.tee $p0 (i32.add (local.get $p0) (local.get $kb))) (local.get $k))))
       (br_if $Lm (i32.lt_u (local.tee $ic (i32.add (local.get $ic) (local.get $mcb))) (local.get $i1)))))
 
+  ;; Task `task` of a batched job: the whole product of batch entry `task`, on this thread. Its operands are the job's
+  ;; a, b, c advanced by `task` times the batch strides [21] [22] [23] (bytes; 0 for an operand shared by every entry),
+  ;; and its packed B goes to pb + task*[24], so entries never share memory. The blocking is the single-thread one,
+  ;; so each entry's result is the same as a call of its own.
+  (func $batch_task (param $job i32) (param $task i32) (param $scratch i32)
+    (local $b i32) (local $pb i32) (local $nStrips i32)
+    (local.set $nStrips (i32.shr_u (i32.load offset=52 (local.get $job)) (i32.const 3)))
+    (local.set $b (i32.add (i32.load offset=16 (local.get $job)) (i32.mul (local.get $task) (i32.load offset=88 (local.get $job)))))
+    (local.set $pb (i32.add (i32.load offset=28 (local.get $job)) (i32.mul (local.get $task) (i32.load offset=96 (local.get $job)))))
+    (call $pack_b
+      (local.get $b) (i32.load offset=20 (local.get $job))
+      (i32.load offset=24 (local.get $job)) (i32.load offset=48 (local.get $job))
+      (i32.load offset=44 (local.get $job)) (i32.load offset=52 (local.get $job))
+      (i32.load offset=56 (local.get $job)) (i32.const 0) (local.get $nStrips) (local.get $pb))
+    (call $compute
+      (i32.add (i32.load offset=4 (local.get $job)) (i32.mul (local.get $task) (i32.load offset=84 (local.get $job))))
+      (i32.load offset=8 (local.get $job)) (i32.load offset=12 (local.get $job))
+      (local.get $pb) (i32.load offset=52 (local.get $job))
+      (i32.add (i32.load offset=32 (local.get $job)) (i32.mul (local.get $task) (i32.load offset=92 (local.get $job))))
+      (i32.load offset=36 (local.get $job))
+      (i32.load offset=48 (local.get $job)) (i32.load offset=44 (local.get $job))
+      (i32.const 0) (i32.load offset=40 (local.get $job)) (i32.const 0) (local.get $nStrips)
+      (i32.load offset=56 (local.get $job)) (i32.load offset=60 (local.get $job))
+      (local.get $scratch)
+      (i32.add (local.get $scratch)
+        (i32.shl (i32.mul (i32.load offset=60 (local.get $job)) (i32.load offset=56 (local.get $job))) (i32.const 2)))))
+
   ;; Run task number `task` of the job described by the i32 parameter block at `job`, using the scratch area at
   ;; `scratch` (mcb*kb + 32 floats). Parameter block (i32 words):
   ;;   [0] pack tasks (0 if B is already packed)
   ;;   [1] a  [2] rsA  [3] csA  [4] b  [5] rsB  [6] csB  [7] pb  [8] c  [9] ldc
   ;;   [10] m  [11] n  [12] k  [13] nPad  [14] kb  [15] mcb
   ;;   [16] strips per pack task  [17] rows per compute task  [18] strips per compute task  [19] row tasks
+  ;;   [20] batch entries (0: not batched; then task t is entry t, see $batch_task)  [21..24] batch strides of a, b, c, pb
   ;; Tasks [0, pack tasks) pack B: task t packs strips [t*w, min((t+1)*w, nPad/8)). The remaining tasks compute;
   ;; compute task u = task - pack tasks covers the rows of row task u mod rowTasks and the strips of column chunk
   ;; u div rowTasks, and needs every pack task finished (the host orders this). Every task writes a disjoint region
@@ -289,6 +317,8 @@
   (func (export "run_task") (param $job i32) (param $task i32) (param $scratch i32)
     (local $nStrips i32) (local $w i32) (local $s0 i32) (local $s1 i32) (local $i0 i32) (local $i1 i32)
     (local $rt i32) (local $ct i32)
+    (if (i32.load offset=80 (local.get $job))
+      (then (call $batch_task (local.get $job) (local.get $task) (local.get $scratch)) (return)))
     (local.set $nStrips (i32.shr_u (i32.load offset=52 (local.get $job)) (i32.const 3)))
     (if (i32.lt_u (local.get $task) (i32.load (local.get $job)))
       (then

@@ -2,6 +2,7 @@ import type { TypedArray } from '../../../dtype.js';
 import type { BinaryOp } from '../../../kernels.js';
 import { cpuKernel } from '../kernel.js';
 import { forEachBroadcastRow } from '../broadcast.js';
+import { simdBinary } from '../simd.js';
 
 /**
  * One row: out[o + i] = a[ia + i·sa] op b[ib + i·sb]. A loop per op (no function call per element: a closure
@@ -73,6 +74,12 @@ export const binary = cpuKernel('binary', (be, [a, b], { op, shape }) => {
   const bv = be.values(b);
   const { out, values } = be.output(shape, a.dtype, false);
   const int = a.dtype === 'i32';
+  // f32 + − × ÷ of large outputs: the WebAssembly SIMD kernel, the same bits as the loops below
+  if (
+    a.dtype === 'f32' &&
+    simdBinary(op, values as Float32Array, av as Float32Array, a.shape, bv as Float32Array, b.shape, shape)
+  )
+    return out;
   forEachBroadcastRow(shape, [a.shape, b.shape], (o, n, [ia, ib], [sa, sb]) => {
     binaryRow(op, int, values, o, n, av, ia, sa, bv, ib, sb);
   });

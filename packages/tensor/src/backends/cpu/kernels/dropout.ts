@@ -1,4 +1,5 @@
 import { cpuKernel } from '../kernel.js';
+import { simdDropout } from '../simd.js';
 
 /** random.ts's mix32, inlined here: the generator is most of dropout's time. */
 function mix32(x: number): number {
@@ -20,6 +21,7 @@ export const dropout = cpuKernel('dropout', (be, [x], { p, key, counter }) => {
   // uniformAt(key, counter + i), bit for bit: the counter's low word wraps into the high word
   let lo = counter >>> 0;
   let hi = Math.floor(counter / 4294967296) >>> 0;
+  if (simdDropout(xv, values, lo, hi, k0, k1, p32, scale)) return out; // the same bits, 4 lanes at a time
   for (let i = 0; i < xv.length; i++) {
     const u = (mix32((mix32((mix32((lo ^ k0) >>> 0) + hi) >>> 0) ^ k1) >>> 0) >>> 8) * 5.9604644775390625e-8;
     values[i] = u >= p32 ? xv[i] * scale : 0;

@@ -48,27 +48,73 @@ export const maskedSoftmax = cpuKernel('maskedSoftmax', (be, [x, mask], { scale,
   const vis = new Uint8Array(c);
   forEachMaskedRow(be, x, mask, (r, i, mv, mo, ms) => {
     const o = r * c;
-    const visibleTo = causal ? i + c - tq : c - 1;
-    for (let j = 0; j < c; j++) {
-      const visible = j <= visibleTo && (mv === null || mv[mo + j * ms] !== 0);
-      vis[j] = visible ? 1 : 0;
-      row[j] = visible ? xv[o + j] * s32 : F32_LOWEST;
-    }
+    // keys past `last` are hidden by causality: only [0, last] is read (half the row on average)
+    const last = Math.min(causal ? i + c - tq : c - 1, c - 1);
     let mx = -Infinity;
-    let anyVisible = false;
-    for (let j = 0; j < c; j++) {
+    let visible = 0;
+    for (let j = 0; j <= last; j++) {
+      if (mv !== null && mv[mo + j * ms] === 0) {
+        vis[j] = 0;
+        continue;
+      }
+      vis[j] = 1;
+      row[j] = xv[o + j] * s32;
       mx = Math.max(mx, row[j]);
-      if (vis[j]) anyVisible = true;
+      visible++;
     }
-    // with a visible, non-NaN maximum, exp(lowest − max) is exactly 0: skip it (half the row under causality)
-    const skip = anyVisible && !Number.isNaN(mx);
+    if (visible < c) mx = Math.max(mx, F32_LOWEST); // a hidden score is the lowest f32
+    if (visible === 0 || Number.isNaN(mx)) {
+      fullRow(xv, values, o, c, last, mv, mo, ms, row, ex, vis, s32);
+      return;
+    }
+    // with a visible, non-NaN maximum, exp(lowest − max) is exactly 0: hidden keys add nothing to the sum and get
+    // 0 / sum, as in the full computation
     let s = 0;
-    for (let j = 0; j < c; j++) {
-      const e = skip && !vis[j] ? 0 : Math.exp(row[j] - mx);
+    for (let j = 0; j <= last; j++) {
+      if (vis[j] === 0) continue;
+      const e = Math.exp(row[j] - mx);
       ex[j] = e; // float64: the same value softmax computes twice
       s += e;
     }
-    for (let j = 0; j < c; j++) values[o + j] = ex[j] / s;
+    const zero = 0 / s;
+    for (let j = 0; j <= last; j++) values[o + j] = vis[j] === 0 ? zero : ex[j] / s;
+    if (last + 1 < c) values.fill(zero, o + Math.max(last + 1, 0), o + c);
   });
   return out;
 });
+
+/** One row the general way (no visible key, or a NaN maximum): every key's exponential, hidden ones included. */
+function fullRow(
+  xv: Float32Array,
+  values: Float32Array,
+  o: number,
+  c: number,
+  last: number,
+  mv: Uint8Array | null,
+  mo: number,
+  ms: number,
+  row: Float32Array,
+  ex: Float64Array,
+  vis: Uint8Array,
+  s32: number,
+): void {
+  for (let j = 0; j < c; j++) {
+    const visible = j <= last && (mv === null || mv[mo + j * ms] !== 0);
+    vis[j] = visible ? 1 : 0;
+    row[j] = visible ? xv[o + j] * s32 : F32_LOWEST;
+  }
+  let mx = -Infinity;
+  let anyVisible = false;
+  for (let j = 0; j < c; j++) {
+    mx = Math.max(mx, row[j]);
+    if (vis[j]) anyVisible = true;
+  }
+  const skip = anyVisible && !Number.isNaN(mx);
+  let s = 0;
+  for (let j = 0; j < c; j++) {
+    const e = skip && !vis[j] ? 0 : Math.exp(row[j] - mx);
+    ex[j] = e;
+    s += e;
+  }
+  for (let j = 0; j < c; j++) values[o + j] = ex[j] / s;
+}

@@ -13,12 +13,14 @@ export const maskedSoftmaxGrad = cpuKernel('maskedSoftmaxGrad', (be, [y, dy, mas
     const o = r * c;
     let s = 0;
     for (let j = 0; j < c; j++) s += yv[o + j] * dv[o + j];
-    const visibleTo = causal ? i + c - tq : c - 1;
-    for (let j = 0; j < c; j++) {
-      const visible = j <= visibleTo && (mv === null || mv[mo + j * ms] !== 0);
+    // keys past `last` are hidden by causality and get no gradient
+    const last = Math.min(causal ? i + c - tq : c - 1, c - 1);
+    for (let j = 0; j <= last; j++) {
+      const visible = mv === null || mv[mo + j * ms] !== 0;
       // softmaxGrad's f32 result, then the scale's gradient (masked positions get none)
       values[o + j] = visible ? Math.fround(yv[o + j] * (dv[o + j] - s)) * s32 : 0;
     }
+    if (last + 1 < c) values.fill(0, o + Math.max(last + 1, 0), o + c);
   });
   return out;
 });

@@ -8,12 +8,14 @@ export const reduce = cpuKernel('reduce', (be, [x], { op, axis }) => {
   const inner = sizeOf(x.shape.slice(axis + 1));
   const shape = x.shape.map((d, i) => (i === axis ? 1 : d));
   const { out, values } = be.output(shape, x.dtype);
-  const init = op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
+  const init = n === 0 && op !== 'sum' ? Number.NaN : op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
+  // Accumulate in float64 for sums: the result is rounded once. One accumulator row, refilled per outer index (a
+  // last-axis reduction has `outer` rows of inner = 1: an allocation each was most of its time).
+  const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
     const dst = o * inner;
-    // Accumulate in float64 for sums: the result is rounded once.
-    const acc = new Float64Array(inner).fill(n === 0 && op !== 'sum' ? Number.NaN : init);
+    acc.fill(init);
     for (let k = 0; k < n; k++) {
       const row = base + k * inner;
       if (op === 'sum') for (let i = 0; i < inner; i++) acc[i] += xv[row + i];

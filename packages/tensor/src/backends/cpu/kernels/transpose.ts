@@ -20,7 +20,9 @@ export const transpose = cpuKernel('transpose', (be, [x], { perm }) => {
   const rows = values.length / Math.max(n, 1);
   for (let r = 0; r < rows && n > 0; r++) {
     const o = r * n;
-    for (let i = 0; i < n; i++) values[o + i] = xv[offset + i * sLast];
+    // a permutation that keeps the last axis copies whole rows
+    if (sLast === 1 && n >= 64) values.set(xv.subarray(offset, offset + n), o);
+    else for (let i = 0; i < n; i++) values[o + i] = xv[offset + i * sLast];
     for (let ax = rank - 2; ax >= 0; ax--) {
       idx[ax]++;
       offset += permStrides[ax];

@@ -2,6 +2,7 @@ import type { TypedArray } from '../../../dtype.js';
 import type { UnaryOp } from '../../../kernels.js';
 import * as m from '../../../math.js';
 import { cpuKernel } from '../kernel.js';
+import { simdSigmoid } from '../simd.js';
 
 /** out[i] = op(x[i]): a loop per op for the hot ones (no call per element), a callback for the rest. */
 function unaryLoop(op: UnaryOp, int: boolean, xs: TypedArray, out: TypedArray): void {
@@ -67,6 +68,10 @@ const FNS: Record<UnaryOp, (x: number) => number> = {
 export const unary = cpuKernel('unary', (b, [x], { op }) => {
   const xs = b.values(x);
   const { out, values } = b.output(x.shape, x.dtype, false);
+  // sigmoid / SiLU of large f32 inputs: the WebAssembly SIMD kernel (V8's Math.exp in float64, the same bits)
+  if ((op === 'silu' || op === 'sigmoid') && x.dtype === 'f32') {
+    if (simdSigmoid(xs as Float32Array, values as Float32Array, op === 'silu')) return out;
+  }
   unaryLoop(op, x.dtype === 'i32', xs, values);
   return out;
 });

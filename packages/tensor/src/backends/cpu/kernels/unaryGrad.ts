@@ -1,6 +1,7 @@
 import type { UnaryGradOp } from '../../../kernels.js';
 import * as m from '../../../math.js';
 import { cpuKernel } from '../kernel.js';
+import { simdSigmoidGrad } from '../simd.js';
 
 /** Derivative of each op at x. */
 const DERIVATIVES: Record<UnaryGradOp, (x: number) => number> = {
@@ -22,6 +23,7 @@ export const unaryGrad = cpuKernel('unaryGrad', (b, [x, dy], { op }) => {
   const xs = b.values(x);
   const dys = b.values(dy);
   const { out, values } = b.output(x.shape, 'f32', false);
+  if ((op === 'silu' || op === 'sigmoid') && simdSigmoidGrad(xs, dys, values, op === 'silu')) return out;
   if (op === 'silu') {
     // the SwiGLU hot path, without a call per element
     for (let i = 0; i < xs.length; i++) {

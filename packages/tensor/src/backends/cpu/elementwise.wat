@@ -1,0 +1,501 @@
+;; Elementwise f32 kernels for the CPU backend, WebAssembly SIMD128.
+;;
+;; Source of truth for src/backends/cpu/elementwise-wasm.generated.ts (scripts/gen-wasm.mjs compiles it like gemm.wat:
+;; once importing a shared memory, once an unshared one). The host (simd.ts) copies operands into this memory, calls
+;; a kernel, and copies the result out; all addresses are byte offsets.
+;;
+;; Every result is bit-identical to the JavaScript kernels it replaces: f32 + − × ÷ are correctly rounded in both
+;; (JavaScript computes in float64 and rounds once, which for one operation on f32 inputs is the same value), and
+;; the dropout hash is integer arithmetic (i32x4.mul is Math.imul lane by lane).
+(module
+  (import "env" "memory" (memory 1 16384 shared))
+
+
+  ;; out[0:n] = a[0:n] add b[0:n]
+  (func $add_vv (param $out i32) (param $a i32) (param $b i32) (param $n i32)
+    (local $end i32) (local $end4 i32) (local $y v128) (local $ys f32)
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $end4))
+      (then
+        (loop $L
+          (v128.store offset=0 (local.get $out) (f32x4.add (v128.load offset=0 (local.get $a)) (v128.load offset=0 (local.get $b))))
+          (v128.store offset=16 (local.get $out) (f32x4.add (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b))))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
+          (local.set $a (i32.add (local.get $a) (i32.const 32)))
+          (local.set $b (i32.add (local.get $b) (i32.const 32)))
+          (br_if $L (i32.lt_u (local.get $out) (local.get $end4))))))
+    (if (i32.lt_u (local.get $out) (local.get $end))
+      (then
+        (loop $T
+          (f32.store (local.get $out) (f32.add (f32.load (local.get $a)) (f32.load (local.get $b))))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (local.set $b (i32.add (local.get $b) (i32.const 4)))
+          (br_if $T (i32.lt_u (local.get $out) (local.get $end))))))
+  )
+
+  ;; out[0:n] = a[0:n] add b[0] (broadcast)
+  (func $add_vs (param $out i32) (param $a i32) (param $b i32) (param $n i32)
+    (local $end i32) (local $end4 i32) (local $y v128) (local $ys f32)
+    (local.set $ys (f32.load (local.get $b)))
+    (local.set $y (f32x4.splat (local.get $ys)))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $end4))
+      (then
+        (loop $L
+          (v128.store offset=0 (local.get $out) (f32x4.add (v128.load offset=0 (local.get $a)) (local.get $y)))
+          (v128.store offset=16 (local.get $out) (f32x4.add (v128.load offset=16 (local.get $a)) (local.get $y)))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
+          (local.set $a (i32.add (local.get $a) (i32.const 32)))
+          (br_if $L (i32.lt_u (local.get $out) (local.get $end4))))))
+    (if (i32.lt_u (local.get $out) (local.get $end))
+      (then
+        (loop $T
+          (f32.store (local.get $out) (f32.add (f32.load (local.get $a)) (local.get $ys)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (br_if $T (i32.lt_u (local.get $out) (local.get $end))))))
+  )
+
+  ;; out[0:n] = a[0:n] sub b[0:n]
+  (func $sub_vv (param $out i32) (param $a i32) (param $b i32) (param $n i32)
+    (local $end i32) (local $end4 i32) (local $y v128) (local $ys f32)
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $end4))
+      (then
+        (loop $L
+          (v128.store offset=0 (local.get $out) (f32x4.sub (v128.load offset=0 (local.get $a)) (v128.load offset=0 (local.get $b))))
+          (v128.store offset=16 (local.get $out) (f32x4.sub (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b))))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
+          (local.set $a (i32.add (local.get $a) (i32.const 32)))
+          (local.set $b (i32.add (local.get $b) (i32.const 32)))
+          (br_if $L (i32.lt_u (local.get $out) (local.get $end4))))))
+    (if (i32.lt_u (local.get $out) (local.get $end))
+      (then
+        (loop $T
+          (f32.store (local.get $out) (f32.sub (f32.load (local.get $a)) (f32.load (local.get $b))))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (local.set $b (i32.add (local.get $b) (i32.const 4)))
+          (br_if $T (i32.lt_u (local.get $out) (local.get $end))))))
+  )
+
+  ;; out[0:n] = a[0:n] sub b[0] (broadcast)
+  (func $sub_vs (param $out i32) (param $a i32) (param $b i32) (param $n i32)
+    (local $end i32) (local $end4 i32) (local $y v128) (local $ys f32)
+    (local.set $ys (f32.load (local.get $b)))
+    (local.set $y (f32x4.splat (local.get $ys)))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $end4))
+      (then
+        (loop $L
+          (v128.store offset=0 (local.get $out) (f32x4.sub (v128.load offset=0 (local.get $a)) (local.get $y)))
+          (v128.store offset=16 (local.get $out) (f32x4.sub (v128.load offset=16 (local.get $a)) (local.get $y)))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
+          (local.set $a (i32.add (local.get $a) (i32.const 32)))
+          (br_if $L (i32.lt_u (local.get $out) (local.get $end4))))))
+    (if (i32.lt_u (local.get $out) (local.get $end))
+      (then
+        (loop $T
+          (f32.store (local.get $out) (f32.sub (f32.load (local.get $a)) (local.get $ys)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (br_if $T (i32.lt_u (local.get $out) (local.get $end))))))
+  )
+
+  ;; out[0:n] = a[0:n] mul b[0:n]
+  (func $mul_vv (param $out i32) (param $a i32) (param $b i32) (param $n i32)
+    (local $end i32) (local $end4 i32) (local $y v128) (local $ys f32)
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $end4))
+      (then
+        (loop $L
+          (v128.store offset=0 (local.get $out) (f32x4.mul (v128.load offset=0 (local.get $a)) (v128.load offset=0 (local.get $b))))
+          (v128.store offset=16 (local.get $out) (f32x4.mul (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b))))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
+          (local.set $a (i32.add (local.get $a) (i32.const 32)))
+          (local.set $b (i32.add (local.get $b) (i32.const 32)))
+          (br_if $L (i32.lt_u (local.get $out) (local.get $end4))))))
+    (if (i32.lt_u (local.get $out) (local.get $end))
+      (then
+        (loop $T
+          (f32.store (local.get $out) (f32.mul (f32.load (local.get $a)) (f32.load (local.get $b))))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (local.set $b (i32.add (local.get $b) (i32.const 4)))
+          (br_if $T (i32.lt_u (local.get $out) (local.get $end))))))
+  )
+
+  ;; out[0:n] = a[0:n] mul b[0] (broadcast)
+  (func $mul_vs (param $out i32) (param $a i32) (param $b i32) (param $n i32)
+    (local $end i32) (local $end4 i32) (local $y v128) (local $ys f32)
+    (local.set $ys (f32.load (local.get $b)))
+    (local.set $y (f32x4.splat (local.get $ys)))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $end4))
+      (then
+        (loop $L
+          (v128.store offset=0 (local.get $out) (f32x4.mul (v128.load offset=0 (local.get $a)) (local.get $y)))
+          (v128.store offset=16 (local.get $out) (f32x4.mul (v128.load offset=16 (local.get $a)) (local.get $y)))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
+          (local.set $a (i32.add (local.get $a) (i32.const 32)))
+          (br_if $L (i32.lt_u (local.get $out) (local.get $end4))))))
+    (if (i32.lt_u (local.get $out) (local.get $end))
+      (then
+        (loop $T
+          (f32.store (local.get $out) (f32.mul (f32.load (local.get $a)) (local.get $ys)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (br_if $T (i32.lt_u (local.get $out) (local.get $end))))))
+  )
+
+  ;; out[0:n] = a[0:n] div b[0:n]
+  (func $div_vv (param $out i32) (param $a i32) (param $b i32) (param $n i32)
+    (local $end i32) (local $end4 i32) (local $y v128) (local $ys f32)
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $end4))
+      (then
+        (loop $L
+          (v128.store offset=0 (local.get $out) (f32x4.div (v128.load offset=0 (local.get $a)) (v128.load offset=0 (local.get $b))))
+          (v128.store offset=16 (local.get $out) (f32x4.div (v128.load offset=16 (local.get $a)) (v128.load offset=16 (local.get $b))))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
+          (local.set $a (i32.add (local.get $a) (i32.const 32)))
+          (local.set $b (i32.add (local.get $b) (i32.const 32)))
+          (br_if $L (i32.lt_u (local.get $out) (local.get $end4))))))
+    (if (i32.lt_u (local.get $out) (local.get $end))
+      (then
+        (loop $T
+          (f32.store (local.get $out) (f32.div (f32.load (local.get $a)) (f32.load (local.get $b))))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (local.set $b (i32.add (local.get $b) (i32.const 4)))
+          (br_if $T (i32.lt_u (local.get $out) (local.get $end))))))
+  )
+
+  ;; out[0:n] = a[0:n] div b[0] (broadcast)
+  (func $div_vs (param $out i32) (param $a i32) (param $b i32) (param $n i32)
+    (local $end i32) (local $end4 i32) (local $y v128) (local $ys f32)
+    (local.set $ys (f32.load (local.get $b)))
+    (local.set $y (f32x4.splat (local.get $ys)))
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $end4 (i32.add (local.get $out) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (if (i32.lt_u (local.get $out) (local.get $end4))
+      (then
+        (loop $L
+          (v128.store offset=0 (local.get $out) (f32x4.div (v128.load offset=0 (local.get $a)) (local.get $y)))
+          (v128.store offset=16 (local.get $out) (f32x4.div (v128.load offset=16 (local.get $a)) (local.get $y)))
+          (local.set $out (i32.add (local.get $out) (i32.const 32)))
+          (local.set $a (i32.add (local.get $a) (i32.const 32)))
+          (br_if $L (i32.lt_u (local.get $out) (local.get $end4))))))
+    (if (i32.lt_u (local.get $out) (local.get $end))
+      (then
+        (loop $T
+          (f32.store (local.get $out) (f32.div (f32.load (local.get $a)) (local.get $ys)))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $a (i32.add (local.get $a) (i32.const 4)))
+          (br_if $T (i32.lt_u (local.get $out) (local.get $end))))))
+  )
+
+  ;; Rows of a binary op: for r < rows, out[r*n : r*n + n] = A_r op B_r, where A_r = a + r*ars is read contiguously
+  ;; and B_r = b + r*brs is read contiguously (sb = 1) or broadcast from its first element (sb = 0). ars and brs are
+  ;; byte strides. op: 0 add, 1 sub, 2 mul, 3 div.
+  (func (export "binary") (param $op i32) (param $out i32) (param $a i32) (param $ars i32) (param $b i32)
+    (param $brs i32) (param $sb i32) (param $rows i32) (param $n i32)
+    (local $r i32) (local $which i32) (local $rowBytes i32)
+    (local.set $which (i32.or (i32.shl (local.get $op) (i32.const 1)) (i32.eqz (local.get $sb))))
+    (local.set $rowBytes (i32.shl (local.get $n) (i32.const 2)))
+    (if (i32.eqz (local.get $rows)) (then (return)))
+    (loop $R
+      (block $next
+        (block $div_vs (block $div_vv (block $mul_vs (block $mul_vv
+        (block $sub_vs (block $sub_vv (block $add_vs (block $add_vv
+          (br_table $add_vv $add_vs $sub_vv $sub_vs $mul_vv $mul_vs $div_vv $div_vs $next (local.get $which)))
+        (call $add_vv (local.get $out) (local.get $a) (local.get $b) (local.get $n)) (br $next))
+        (call $add_vs (local.get $out) (local.get $a) (local.get $b) (local.get $n)) (br $next))
+        (call $sub_vv (local.get $out) (local.get $a) (local.get $b) (local.get $n)) (br $next))
+        (call $sub_vs (local.get $out) (local.get $a) (local.get $b) (local.get $n)) (br $next))
+        (call $mul_vv (local.get $out) (local.get $a) (local.get $b) (local.get $n)) (br $next))
+        (call $mul_vs (local.get $out) (local.get $a) (local.get $b) (local.get $n)) (br $next))
+        (call $div_vv (local.get $out) (local.get $a) (local.get $b) (local.get $n)) (br $next))
+        (call $div_vs (local.get $out) (local.get $a) (local.get $b) (local.get $n)) (br $next))
+      ;; every case above ends by leaving $next
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (local.set $a (i32.add (local.get $a) (local.get $ars)))
+      (local.set $b (i32.add (local.get $b) (local.get $brs)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $R (i32.lt_u (local.get $r) (local.get $rows))))
+  )
+
+;; Dropout, the counter-based generator of random.ts (uniformAt) inlined: element i draws
+  ;; u = (mix32(mix32(mix32(lo_i ^ k0) + hi_i) ^ k1) >>> 8) · 2^-24 for the 64-bit counter (hi, lo) + i, and becomes
+  ;; x[i] · scale where u ≥ p, else 0. The low word wraps into the high word: lane counters that wrapped past 2^32
+  ;; are those below lo (i < n < 2^32, so at most one wrap), and they take hi + 1.
+  (func (export "dropout") (param $x i32) (param $out i32) (param $n i32) (param $lo i32) (param $hi i32)
+    (param $k0 i32) (param $k1 i32) (param $p f32) (param $scale f32)
+    (local $i i32) (local $n4 i32) (local $c v128) (local $h v128) (local $carry v128)
+    (local $vp v128) (local $vs v128) (local $lo0 v128) (local $vk0 v128) (local $vk1 v128) (local $vhi v128)
+    (local $sc i32) (local $sh i32) (local $u f32)
+    (local.set $vp (f32x4.splat (local.get $p)))
+    (local.set $vs (f32x4.splat (local.get $scale)))
+    (local.set $lo0 (i32x4.splat (local.get $lo)))
+    (local.set $vk0 (i32x4.splat (local.get $k0)))
+    (local.set $vk1 (i32x4.splat (local.get $k1)))
+    (local.set $vhi (i32x4.splat (local.get $hi)))
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (if (i32.lt_u (local.get $i) (local.get $n4))
+      (then
+        (loop $L
+      (local.set $c (i32x4.add (i32x4.splat (i32.add (local.get $lo) (local.get $i)))
+        (v128.const i32x4 0 1 2 3)))
+      (local.set $carry (i32x4.lt_u (local.get $c) (local.get $lo0)))
+      (local.set $h (v128.xor (local.get $c) (local.get $vk0)))
+      (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
+      (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x7feb352d 0x7feb352d 0x7feb352d 0x7feb352d)))
+      (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
+      (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x846ca68b 0x846ca68b 0x846ca68b 0x846ca68b)))
+      (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
+      ;; hi + carry: the carry mask is -1 where the low word wrapped
+      (local.set $h (i32x4.add (local.get $h) (i32x4.sub (local.get $vhi) (local.get $carry))))
+      (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
+      (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x7feb352d 0x7feb352d 0x7feb352d 0x7feb352d)))
+      (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
+      (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x846ca68b 0x846ca68b 0x846ca68b 0x846ca68b)))
+      (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
+      (local.set $h (v128.xor (local.get $h) (local.get $vk1)))
+      (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
+      (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x7feb352d 0x7feb352d 0x7feb352d 0x7feb352d)))
+      (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
+      (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x846ca68b 0x846ca68b 0x846ca68b 0x846ca68b)))
+      (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
+      (v128.store (local.get $out)
+        (v128.and
+          (f32x4.mul (v128.load (local.get $x)) (local.get $vs))
+          (f32x4.ge
+            (f32x4.mul (f32x4.convert_i32x4_s (i32x4.shr_u (local.get $h) (i32.const 8)))
+              (v128.const f32x4 5.9604644775390625e-8 5.9604644775390625e-8 5.9604644775390625e-8 5.9604644775390625e-8))
+            (local.get $vp))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if $L (i32.lt_u (local.get $i) (local.get $n4))))))
+    (if (i32.lt_u (local.get $i) (local.get $n))
+      (then
+        (loop $T
+        (local.set $sc (i32.add (local.get $lo) (local.get $i)))
+        (local.set $sh (i32.xor (local.get $sc) (local.get $k0)))
+        (local.set $sh (i32.xor (local.get $sh) (i32.shr_u (local.get $sh) (i32.const 16))))
+        (local.set $sh (i32.mul (local.get $sh) (i32.const 0x7feb352d)))
+        (local.set $sh (i32.xor (local.get $sh) (i32.shr_u (local.get $sh) (i32.const 15))))
+        (local.set $sh (i32.mul (local.get $sh) (i32.const 0x846ca68b)))
+        (local.set $sh (i32.xor (local.get $sh) (i32.shr_u (local.get $sh) (i32.const 16))))
+        (local.set $sh (i32.add (local.get $sh)
+          (i32.add (local.get $hi) (i32.lt_u (local.get $sc) (local.get $lo)))))
+        (local.set $sh (i32.xor (local.get $sh) (i32.shr_u (local.get $sh) (i32.const 16))))
+        (local.set $sh (i32.mul (local.get $sh) (i32.const 0x7feb352d)))
+        (local.set $sh (i32.xor (local.get $sh) (i32.shr_u (local.get $sh) (i32.const 15))))
+        (local.set $sh (i32.mul (local.get $sh) (i32.const 0x846ca68b)))
+        (local.set $sh (i32.xor (local.get $sh) (i32.shr_u (local.get $sh) (i32.const 16))))
+        (local.set $sh (i32.xor (local.get $sh) (local.get $k1)))
+        (local.set $sh (i32.xor (local.get $sh) (i32.shr_u (local.get $sh) (i32.const 16))))
+        (local.set $sh (i32.mul (local.get $sh) (i32.const 0x7feb352d)))
+        (local.set $sh (i32.xor (local.get $sh) (i32.shr_u (local.get $sh) (i32.const 15))))
+        (local.set $sh (i32.mul (local.get $sh) (i32.const 0x846ca68b)))
+        (local.set $sh (i32.xor (local.get $sh) (i32.shr_u (local.get $sh) (i32.const 16))))
+        (local.set $u (f32.mul (f32.convert_i32_s (i32.shr_u (local.get $sh) (i32.const 8)))
+          (f32.const 5.9604644775390625e-8)))
+        (f32.store (local.get $out)
+          (select (f32.mul (f32.load (local.get $x)) (local.get $scale)) (f32.const 0)
+            (f32.ge (local.get $u) (local.get $p))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $out (i32.add (local.get $out) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $T (i32.lt_u (local.get $i) (local.get $n))))))
+  )
+  ;; exp(x) in float64 exactly as V8's Math.exp computes it (fdlibm's e_exp.c as ported in v8/src/base/ieee754.cc):
+  ;; the same reduction x = k·ln2 + (hi − lo), the same rational approximation and the same operation order, so the
+  ;; results are the same bits wherever that C code runs without contracted multiply-adds (x64). Scalar version.
+  (func $exp1 (param $x f64) (result f64)
+    (local $hx i32) (local $lx i32) (local $xsb i32) (local $k i32) (local $hi f64) (local $lo f64) (local $t f64)
+    (local $c f64) (local $y f64)
+    (local.set $hx (i32.wrap_i64 (i64.shr_u (i64.reinterpret_f64 (local.get $x)) (i64.const 32))))
+    (local.set $lx (i32.wrap_i64 (i64.reinterpret_f64 (local.get $x))))
+    (local.set $xsb (i32.shr_u (local.get $hx) (i32.const 31)))
+    (local.set $hx (i32.and (local.get $hx) (i32.const 0x7fffffff)))
+    (if (i32.ge_u (local.get $hx) (i32.const 0x40862E42))
+      (then
+        (if (i32.ge_u (local.get $hx) (i32.const 0x7FF00000))
+          (then
+            (if (i32.or (i32.and (local.get $hx) (i32.const 0xFFFFF)) (local.get $lx))
+              (then (return (f64.add (local.get $x) (local.get $x)))))
+            (return (select (local.get $x) (f64.const 0) (i32.eqz (local.get $xsb))))))
+        (if (f64.gt (local.get $x) (f64.const 7.09782712893383973096e+02)) (then (return (f64.const inf))))
+        (if (f64.lt (local.get $x) (f64.const -7.45133219101941108420e+02)) (then (return (f64.const 0))))))
+    (if (i32.gt_u (local.get $hx) (i32.const 0x3FD62E42))
+      (then
+        (if (i32.lt_u (local.get $hx) (i32.const 0x3FF0A2B2))
+          (then
+            (if (f64.eq (local.get $x) (f64.const 1)) (then (return (f64.const 2.718281828459045))))
+            (local.set $hi (f64.sub (local.get $x)
+              (select (f64.const -6.93147180369123816490e-01) (f64.const 6.93147180369123816490e-01) (local.get $xsb))))
+            (local.set $lo
+              (select (f64.const -1.90821492927058770002e-10) (f64.const 1.90821492927058770002e-10) (local.get $xsb)))
+            (local.set $k (i32.sub (i32.const 1) (i32.shl (local.get $xsb) (i32.const 1)))))
+          (else
+            (local.set $k (i32.trunc_f64_s (f64.add (f64.mul (f64.const 1.44269504088896338700e+00) (local.get $x))
+              (select (f64.const -0.5) (f64.const 0.5) (local.get $xsb)))))
+            (local.set $t (f64.convert_i32_s (local.get $k)))
+            (local.set $hi (f64.sub (local.get $x) (f64.mul (local.get $t) (f64.const 6.93147180369123816490e-01))))
+            (local.set $lo (f64.mul (local.get $t) (f64.const 1.90821492927058770002e-10)))))
+        (local.set $x (f64.sub (local.get $hi) (local.get $lo))))
+      (else
+        (if (i32.lt_u (local.get $hx) (i32.const 0x3E300000)) (then (return (f64.add (f64.const 1) (local.get $x)))))))
+    (local.set $t (f64.mul (local.get $x) (local.get $x)))
+    (local.set $c (f64.sub (local.get $x) (f64.mul (local.get $t)
+      (f64.add (f64.const 1.66666666666666019037e-01) (f64.mul (local.get $t)
+      (f64.add (f64.const -2.77777777770155933842e-03) (f64.mul (local.get $t)
+      (f64.add (f64.const 6.61375632143793436117e-05) (f64.mul (local.get $t)
+      (f64.add (f64.const -1.65339022054652515390e-06) (f64.mul (local.get $t) (f64.const 4.13813679705723846039e-08))))))))))))
+    (if (i32.eqz (local.get $k))
+      (then (return (f64.sub (f64.const 1) (f64.sub (f64.div (f64.mul (local.get $x) (local.get $c))
+        (f64.sub (local.get $c) (f64.const 2))) (local.get $x))))))
+    (local.set $y (f64.sub (f64.const 1) (f64.sub (f64.sub (local.get $lo)
+      (f64.div (f64.mul (local.get $x) (local.get $c)) (f64.sub (f64.const 2) (local.get $c)))) (local.get $hi))))
+    (if (i32.ge_s (local.get $k) (i32.const -1021))
+      (then
+        (if (i32.eq (local.get $k) (i32.const 1024))
+          (then (return (f64.mul (f64.mul (local.get $y) (f64.const 2)) (f64.const 8.988465674311579539e307)))))
+        (return (f64.mul (local.get $y)
+          (f64.reinterpret_i64 (i64.shl (i64.extend_i32_s (i32.add (local.get $k) (i32.const 1023))) (i64.const 52)))))))
+    (f64.mul (f64.mul (local.get $y)
+      (f64.reinterpret_i64 (i64.shl (i64.extend_i32_s (i32.add (local.get $k) (i32.const 2023))) (i64.const 52))))
+      (f64.const 9.33263618503218878990e-302))
+  )
+
+  ;; The same exp for two lanes. Lanes with |x| ≥ 707 (near over/underflow), NaN or x = 1 take $exp1; the others
+  ;; compute both reductions of $exp1 (|x| < 1.5·ln2: k = ±1; otherwise k = trunc(x/ln2 ± 0.5)) and both final
+  ;; formulas (k = 0 and k ≠ 0) and select per lane.
+  (func $exp2 (param $x v128) (result v128)
+    (local $ax v128) (local $sgn v128) (local $mA v128) (local $mRed v128) (local $hi v128) (local $lo v128)
+    (local $tk v128) (local $tB v128) (local $r v128) (local $t v128) (local $c v128) (local $rc v128)
+    (local $res v128)
+    (local.set $ax (f64x2.abs (local.get $x)))
+    ;; ¬(|x| < 707) is also true for NaN
+    (if (v128.any_true (v128.or
+          (v128.not (f64x2.lt (local.get $ax) (v128.const f64x2 707 707)))
+          (f64x2.eq (local.get $x) (v128.const f64x2 1 1))))
+      (then
+        (return (f64x2.replace_lane 1
+          (f64x2.splat (call $exp1 (f64x2.extract_lane 0 (local.get $x))))
+          (call $exp1 (f64x2.extract_lane 1 (local.get $x)))))))
+    (local.set $sgn (i64x2.shr_s (local.get $x) (i32.const 63)))
+    ;; high word of |x| > 0x3FD62E42, < 0x3FF0A2B2, < 0x3E300000, as comparisons of |x| (exact for non-negative doubles)
+    (local.set $mRed (f64x2.ge (local.get $ax) (v128.const f64x2 0.3465735912322998 0.3465735912322998)))
+    (local.set $mA (f64x2.lt (local.get $ax) (v128.const f64x2 1.0397205352783203 1.0397205352783203)))
+    (local.set $tB (f64x2.trunc (f64x2.add (f64x2.mul (v128.const f64x2 1.44269504088896338700e+00 1.44269504088896338700e+00) (local.get $x))
+      (v128.bitselect (v128.const f64x2 -0.5 -0.5) (v128.const f64x2 0.5 0.5) (local.get $sgn)))))
+    (local.set $hi (v128.bitselect
+      (f64x2.sub (local.get $x) (v128.bitselect (v128.const f64x2 -6.93147180369123816490e-01 -6.93147180369123816490e-01)
+        (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01) (local.get $sgn)))
+      (f64x2.sub (local.get $x) (f64x2.mul (local.get $tB) (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01)))
+      (local.get $mA)))
+    (local.set $lo (v128.bitselect
+      (v128.bitselect (v128.const f64x2 -1.90821492927058770002e-10 -1.90821492927058770002e-10)
+        (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10) (local.get $sgn))
+      (f64x2.mul (local.get $tB) (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10))
+      (local.get $mA)))
+    (local.set $tk (v128.and (local.get $mRed)
+      (v128.bitselect (v128.bitselect (v128.const f64x2 -1 -1) (v128.const f64x2 1 1) (local.get $sgn)) (local.get $tB) (local.get $mA))))
+    (local.set $r (v128.bitselect (f64x2.sub (local.get $hi) (local.get $lo)) (local.get $x) (local.get $mRed)))
+    (local.set $t (f64x2.mul (local.get $r) (local.get $r)))
+    (local.set $c (f64x2.sub (local.get $r) (f64x2.mul (local.get $t)
+      (f64x2.add (v128.const f64x2 1.66666666666666019037e-01 1.66666666666666019037e-01) (f64x2.mul (local.get $t)
+      (f64x2.add (v128.const f64x2 -2.77777777770155933842e-03 -2.77777777770155933842e-03) (f64x2.mul (local.get $t)
+      (f64x2.add (v128.const f64x2 6.61375632143793436117e-05 6.61375632143793436117e-05) (f64x2.mul (local.get $t)
+      (f64x2.add (v128.const f64x2 -1.65339022054652515390e-06 -1.65339022054652515390e-06)
+        (f64x2.mul (local.get $t) (v128.const f64x2 4.13813679705723846039e-08 4.13813679705723846039e-08))))))))))))
+    ;; q = r·c/(c − 2); the k ≠ 0 formula's r·c/(2 − c) is exactly −q (rounding is symmetric), so one division serves both
+    (local.set $rc (f64x2.div (f64x2.mul (local.get $r) (local.get $c)) (f64x2.sub (local.get $c) (v128.const f64x2 2 2))))
+    (local.set $res (v128.bitselect
+      ;; k ≠ 0: (1 − ((lo − r·c/(2 − c)) − hi)) · 2^k, with |k| ≤ 1020 here
+      (f64x2.mul
+        (f64x2.sub (v128.const f64x2 1 1) (f64x2.sub (f64x2.add (local.get $lo) (local.get $rc)) (local.get $hi)))
+        (i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (local.get $tk)))
+          (v128.const i64x2 1023 1023)) (i32.const 52)))
+      ;; k = 0: 1 − (r·c/(c − 2) − r)
+      (f64x2.sub (v128.const f64x2 1 1) (f64x2.sub (local.get $rc) (local.get $r)))
+      (local.get $mRed)))
+    ;; |x| < 2^-28: 1 + x
+    (v128.bitselect (f64x2.add (v128.const f64x2 1 1) (local.get $x)) (local.get $res)
+      (f64x2.lt (local.get $ax) (v128.const f64x2 3.725290298461914e-09 3.725290298461914e-09)))
+  )
+
+  ;; math.ts's sigmoid, two lanes: x ≥ 0 ? 1 / (1 + exp(−x)) : exp(x) / (1 + exp(x)), in float64
+  (func $sigmoid2 (param $x v128) (result v128)
+    (local $pos v128) (local $e v128) (local $d v128)
+    (local.set $pos (f64x2.ge (local.get $x) (v128.const f64x2 0 0)))
+    (local.set $e (call $exp2 (v128.bitselect (f64x2.neg (local.get $x)) (local.get $x) (local.get $pos))))
+    (local.set $d (f64x2.add (v128.const f64x2 1 1) (local.get $e)))
+    (f64x2.div (v128.bitselect (v128.const f64x2 1 1) (local.get $e) (local.get $pos)) (local.get $d))
+  )
+
+  ;; out = sigmoid(x) (silu = 0) or x · sigmoid(x) (silu ≠ 0), f32 in and out, float64 inside: unary.ts's loops.
+  (func (export "sigmoid") (param $x i32) (param $out i32) (param $n i32) (param $silu i32)
+    (local $end i32) (local $v v128) (local $s v128) (local $xs f64)
+    (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 2))))
+    (if (i32.lt_u (local.get $x) (local.get $end))
+      (then
+        (loop $L
+          (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))))
+          (local.set $s (call $sigmoid2 (local.get $v)))
+          (if (local.get $silu) (then (local.set $s (f64x2.mul (local.get $v) (local.get $s)))))
+          (v128.store64_lane 0 (local.get $out) (f32x4.demote_f64x2_zero (local.get $s)))
+          (local.set $x (i32.add (local.get $x) (i32.const 8)))
+          (local.set $out (i32.add (local.get $out) (i32.const 8)))
+          (br_if $L (i32.lt_u (local.get $x) (local.get $end))))))
+    (if (i32.and (local.get $n) (i32.const 1))
+      (then
+        (local.set $v (f64x2.promote_low_f32x4 (v128.load32_zero (local.get $x))))
+        (local.set $s (call $sigmoid2 (local.get $v)))
+        (if (local.get $silu) (then (local.set $s (f64x2.mul (local.get $v) (local.get $s)))))
+        (v128.store32_lane 0 (local.get $out) (f32x4.demote_f64x2_zero (local.get $s)))))
+  )
+
+  ;; out = dy · sigmoid'(x) (silu = 0: s·(1 − s)) or dy · silu'(x) (s·(1 + x·(1 − s))): unaryGrad.ts's loops.
+  (func (export "sigmoid_grad") (param $x i32) (param $dy i32) (param $out i32) (param $n i32) (param $silu i32)
+    (local $end i32) (local $v v128) (local $s v128) (local $d v128) (local $one v128) (local $step i32)
+    (local.set $one (v128.const f64x2 1 1))
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $L
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        ;; two lanes, or the last one (its second lane reads zeros)
+        (local.set $step (select (i32.const 8) (i32.const 4) (i32.ge_u (i32.sub (local.get $end) (local.get $x)) (i32.const 8))))
+        (if (i32.eq (local.get $step) (i32.const 8))
+          (then
+            (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $x))))
+            (local.set $d (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $dy)))))
+          (else
+            (local.set $v (f64x2.promote_low_f32x4 (v128.load32_zero (local.get $x))))
+            (local.set $d (f64x2.promote_low_f32x4 (v128.load32_zero (local.get $dy))))))
+        (local.set $s (call $sigmoid2 (local.get $v)))
+        (local.set $s (if (result v128) (local.get $silu)
+          (then (f64x2.mul (local.get $s) (f64x2.add (local.get $one)
+            (f64x2.mul (local.get $v) (f64x2.sub (local.get $one) (local.get $s))))))
+          (else (f64x2.mul (local.get $s) (f64x2.sub (local.get $one) (local.get $s))))))
+        (local.set $s (f32x4.demote_f64x2_zero (f64x2.mul (local.get $d) (local.get $s))))
+        (if (i32.eq (local.get $step) (i32.const 8))
+          (then (v128.store64_lane 0 (local.get $out) (local.get $s)))
+          (else (v128.store32_lane 0 (local.get $out) (local.get $s))))
+        (local.set $x (i32.add (local.get $x) (local.get $step)))
+        (local.set $dy (i32.add (local.get $dy) (local.get $step)))
+        (local.set $out (i32.add (local.get $out) (local.get $step)))
+        (br $L)))
+  )
+)

@@ -1,0 +1,233 @@
+/**
+ * WebAssembly SIMD128 elementwise kernels (elementwise.wat) for the CPU backend's hot f32 paths: binary + − × ÷,
+ * dropout, and sigmoid / SiLU with their gradients. Their results are bit-identical to the JavaScript loops they
+ * replace (see elementwise.wat; the sigmoids use a float64 port of V8's own Math.exp), so callers use them whenever
+ * they are available and fall back to JavaScript otherwise.
+ *
+ * Tensors live in JavaScript Float32Arrays, so a kernel copies its operands into the GEMM's linear memory
+ * (gemm-wasm.ts, `wasmKernelArena`), runs there and copies the result out: a TypedArray copy is ~10× cheaper per
+ * element than V8's scalar loop over Float32Arrays, so the round trip still wins by ~3× for + − × ÷ and far more for
+ * dropout's hash. The module shares the GEMM's memory, shared or not, so it works wherever the GEMM does.
+ */
+import type { BinaryOp } from '../../kernels.js';
+import type { Shape } from '../../shape.js';
+import { collapseBroadcast } from './broadcast.js';
+import { ELEMENTWISE_WASM_BASE64, ELEMENTWISE_WASM_SHARED_BASE64 } from './elementwise-wasm.generated.js';
+import { decode, wasmKernelArena } from './gemm-wasm.js';
+import { sigmoid } from '../../math.js';
+
+/** Outputs smaller than this stay in JavaScript (the fixed cost of the copies and the call dominates). */
+export const SIMD_MIN_ELEMENTS = 1024;
+
+interface ElementwiseExports {
+  binary(
+    op: number,
+    out: number,
+    a: number,
+    ars: number,
+    b: number,
+    brs: number,
+    sb: number,
+    rows: number,
+    n: number,
+  ): void;
+  dropout(
+    x: number,
+    out: number,
+    n: number,
+    lo: number,
+    hi: number,
+    k0: number,
+    k1: number,
+    p: number,
+    scale: number,
+  ): void;
+  sigmoid(x: number, out: number, n: number, silu: number): void;
+  sigmoid_grad(x: number, dy: number, out: number, n: number, silu: number): void;
+}
+
+let exportsOf: ElementwiseExports | null | undefined;
+/** Kernel calls the SIMD path has run, per kernel (for tests: proof the path was taken). */
+export const simdCalls = { binary: 0, dropout: 0, sigmoid: 0, sigmoidGrad: 0 };
+let enabled = true;
+
+/** Turn the SIMD elementwise kernels off (false) or back on, e.g. to compare them with the JavaScript loops. */
+export function setCpuSimdElementwise(on: boolean): void {
+  enabled = on;
+}
+
+/** Room for `bytes` of operands in linear memory and the kernels instantiated on it, or null (use JavaScript). */
+function arena(bytes: number): { k: ElementwiseExports; base: number; f32: Float32Array } | null {
+  if (!enabled || exportsOf === null) return null;
+  const a = wasmKernelArena(bytes);
+  if (!a) {
+    if (exportsOf === undefined) exportsOf = null; // no wasm module at all here
+    return null;
+  }
+  if (exportsOf === undefined) {
+    try {
+      const bytes = decode(a.shared ? ELEMENTWISE_WASM_SHARED_BASE64 : ELEMENTWISE_WASM_BASE64);
+      const module = new WebAssembly.Module(bytes);
+      exportsOf = new WebAssembly.Instance(module, { env: { memory: a.memory } })
+        .exports as unknown as ElementwiseExports;
+    } catch {
+      exportsOf = null;
+      return null;
+    }
+  }
+  return { k: exportsOf, base: a.base, f32: a.f32 };
+}
+
+/** Whether the SIMD elementwise kernels run here. */
+export function cpuSimdElementwiseAvailable(): boolean {
+  return arena(0) !== null;
+}
+
+const OP_CODE: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
+const COMMUTATIVE: Partial<Record<BinaryOp, boolean>> = { add: true, mul: true };
+
+const align = (bytes: number) => (bytes + 63) & ~63;
+
+/**
+ * out = a op b (f32, broadcast to `shape`) with the SIMD kernel; false (out untouched) where the op or the broadcast
+ * pattern has no SIMD form: the innermost collapsed axis must read a contiguously and b contiguously or as one
+ * value (or the other way round for + and ×).
+ */
+export function simdBinary(
+  op: BinaryOp,
+  out: Float32Array,
+  av: Float32Array,
+  aShape: Shape,
+  bv: Float32Array,
+  bShape: Shape,
+  shape: Shape,
+): boolean {
+  const code = OP_CODE[op];
+  if (code === undefined || out.length < SIMD_MIN_ELEMENTS) return false;
+  const { shape: cs, strides } = collapseBroadcast(shape, [aShape, bShape]);
+  let [sa, sb] = strides;
+  let x = av;
+  let y = bv;
+  const rank = cs.length;
+  if (rank === 0) return false;
+  if (sa[rank - 1] !== 1) {
+    if (!COMMUTATIVE[op] || sb[rank - 1] !== 1 || sa[rank - 1] !== 0) return false;
+    [sa, sb, x, y] = [sb, sa, bv, av]; // b op a, the same value for + and × (also for NaN: any NaN is a NaN)
+  }
+  const sbInner = sb[rank - 1];
+  if (sbInner !== 0 && sbInner !== 1) return false;
+  const same = x === y;
+  const xBytes = align(4 * x.length);
+  const yBytes = same ? 0 : align(4 * y.length);
+  const mem = arena(xBytes + yBytes + 4 * out.length);
+  if (!mem) return false;
+  const A = mem.base;
+  const B = same ? A : A + xBytes;
+  const O = A + xBytes + yBytes;
+  mem.f32.set(x, A >> 2);
+  if (!same) mem.f32.set(y, B >> 2);
+  // one call covers the last two collapsed axes; any outer axes are walked here
+  const n = cs[rank - 1];
+  const rows = rank >= 2 ? cs[rank - 2] : 1;
+  const ars = rank >= 2 ? 4 * sa[rank - 2] : 0;
+  const brs = rank >= 2 ? 4 * sb[rank - 2] : 0;
+  const outer = out.length / (rows * n);
+  const idx = new Array<number>(Math.max(rank - 2, 0)).fill(0);
+  let ia = 0;
+  let ib = 0;
+  for (let o = 0; o < outer; o++) {
+    mem.k.binary(code, O + 4 * o * rows * n, A + 4 * ia, ars, B + 4 * ib, brs, sbInner, rows, n);
+    for (let ax = rank - 3; ax >= 0; ax--) {
+      idx[ax]++;
+      ia += sa[ax];
+      ib += sb[ax];
+      if (idx[ax] < cs[ax]) break;
+      ia -= sa[ax] * cs[ax];
+      ib -= sb[ax] * cs[ax];
+      idx[ax] = 0;
+    }
+  }
+  out.set(mem.f32.subarray(O >> 2, (O >> 2) + out.length));
+  simdCalls.binary++;
+  return true;
+}
+
+/**
+ * Dropout of x into out with the SIMD kernel, bit for bit the JavaScript loop of kernels/dropout.ts: counter
+ * (lo, hi) for element 0, u ≥ p32 keeps x·scale. False (out untouched) where the kernel is unavailable.
+ */
+export function simdDropout(
+  x: Float32Array,
+  out: Float32Array,
+  lo: number,
+  hi: number,
+  k0: number,
+  k1: number,
+  p32: number,
+  scale: number,
+): boolean {
+  const n = x.length;
+  if (n < SIMD_MIN_ELEMENTS) return false;
+  const mem = arena(4 * n);
+  if (!mem) return false;
+  mem.f32.set(x, mem.base >> 2);
+  mem.k.dropout(mem.base, mem.base, n, lo | 0, hi | 0, k0 | 0, k1 | 0, p32, scale);
+  out.set(mem.f32.subarray(mem.base >> 2, (mem.base >> 2) + n));
+  simdCalls.dropout++;
+  return true;
+}
+
+let sigmoidMatches: boolean | undefined;
+
+/**
+ * Whether the kernel's exp gives this engine's Math.exp bits. It ports V8's fdlibm exp; an engine with another libm
+ * (or a build that contracts its multiply-adds) would round differently, so the sigmoid kernels check a spread of
+ * inputs once and stay off unless every one matches.
+ */
+export function simdSigmoidMatchesMathExp(): boolean {
+  if (sigmoidMatches !== undefined) return sigmoidMatches;
+  const n = 4096;
+  const probe = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = (i * 0.6180339887498949) % 1;
+    probe[i] = i % 4 === 0 ? (t - 0.5) * 1e-3 : i % 4 === 1 ? (t - 0.5) * 3 : (t - 0.5) * 60 * (1 + (i % 7));
+  }
+  const mem = arena(4 * n);
+  if (!mem) return false; // no kernel at all (not cached: the memory may become available)
+  mem.f32.set(probe, mem.base >> 2);
+  mem.k.sigmoid(mem.base, mem.base, n, 0);
+  const got = mem.f32.subarray(mem.base >> 2, (mem.base >> 2) + n);
+  sigmoidMatches = true;
+  for (let i = 0; i < n && sigmoidMatches; i++) if (got[i] !== Math.fround(sigmoid(probe[i]))) sigmoidMatches = false;
+  return sigmoidMatches;
+}
+
+/** out = sigmoid(x), or x·sigmoid(x) for SiLU, as unary.ts computes them. False (out untouched) without the kernel. */
+export function simdSigmoid(x: Float32Array, out: Float32Array, silu: boolean): boolean {
+  const n = x.length;
+  if (n < SIMD_MIN_ELEMENTS || !simdSigmoidMatchesMathExp()) return false;
+  const mem = arena(4 * n);
+  if (!mem) return false;
+  mem.f32.set(x, mem.base >> 2);
+  mem.k.sigmoid(mem.base, mem.base, n, silu ? 1 : 0);
+  out.set(mem.f32.subarray(mem.base >> 2, (mem.base >> 2) + n));
+  simdCalls.sigmoid++;
+  return true;
+}
+
+/** out = dy · sigmoid'(x) (or SiLU's derivative), as unaryGrad.ts computes it. False (out untouched) without the kernel. */
+export function simdSigmoidGrad(x: Float32Array, dy: Float32Array, out: Float32Array, silu: boolean): boolean {
+  const n = x.length;
+  if (n < SIMD_MIN_ELEMENTS || dy.length !== n || !simdSigmoidMatchesMathExp()) return false;
+  const bytes = align(4 * n);
+  const mem = arena(2 * bytes);
+  if (!mem) return false;
+  const X = mem.base;
+  const D = X + bytes;
+  mem.f32.set(x, X >> 2);
+  mem.f32.set(dy, D >> 2);
+  mem.k.sigmoid_grad(X, D, X, n, silu ? 1 : 0);
+  out.set(mem.f32.subarray(X >> 2, (X >> 2) + n));
+  simdCalls.sigmoidGrad++;
+  return true;
+}
