@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { simdCalls } from '../src/backends/cpu/simd.js';
 import {
   adamwStep,
   add,
@@ -18,6 +19,7 @@ import {
   rsqrt,
   silu,
   siluMul,
+  setCpuSimdElementwise,
   type Tensor,
   causalMask,
   div,
@@ -251,6 +253,33 @@ describe('fused norms, rotary, SwiGLU and addScaled equal their compositions bit
       () => mul(silu(g), u),
       53,
     );
+  });
+
+  it('siluMul and addScaled at sizes that take the SIMD kernels: the same bits with the SIMD kernels off', () => {
+    const g = trainable([8, 301], 71, 0, 3);
+    const u = trainable([8, 301], 72);
+    const base = trainable([8, 301], 73);
+    for (const [inputs, fused, composed] of [
+      [[g, u], () => siluMul(g, u), () => mul(silu(g), u)],
+      [[base, u], () => addScaled(base, u, 1 / 3), () => add(base, mul(u, 1 / 3))],
+    ] as [Tensor[], () => Tensor, () => Tensor][]) {
+      compareBoth(inputs, fused, composed, 74);
+      setCpuSimdElementwise(false);
+      try {
+        compareBoth(inputs, fused, composed, 74);
+      } finally {
+        setCpuSimdElementwise(true);
+      }
+    }
+    const calls = { ...simdCalls };
+    compareBoth(
+      [g, u],
+      () => siluMul(g, u),
+      () => mul(silu(g), u),
+      75,
+    );
+    expect(simdCalls.sigmoid).toBeGreaterThan(calls.sigmoid);
+    expect(simdCalls.sigmoidGrad).toBeGreaterThan(calls.sigmoidGrad);
   });
 
   it('addScaled, forward and both gradients', () => {
