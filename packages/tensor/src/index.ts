@@ -33,9 +33,10 @@ export {
 export type { BackendFactory, MemoryInfo } from './engine.js';
 export { getKernel, hasKernel, missingKernels, registerKernel, runKernel } from './backend.js';
 export type { Backend, KernelImpl, KernelOutput } from './backend.js';
-export { BYTE_KERNELS, KERNEL_NAMES, OPTIONAL_KERNEL_NAMES } from './kernels.js';
+export { BYTE_KERNELS, KERNEL_NAMES, OPTIONAL_KERNEL_NAMES, STEP_STATS, STEP_STATS_SIZE } from './kernels.js';
 export type {
   AdamWAttrs,
+  StepStatsAttrs,
   BinaryOp,
   CompareOp,
   DataId,

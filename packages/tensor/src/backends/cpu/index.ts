@@ -25,6 +25,8 @@ import { scatterAdd } from './kernels/scatterAdd.js';
 import { slice } from './kernels/slice.js';
 import { softmax } from './kernels/softmax.js';
 import { softmaxGrad } from './kernels/softmaxGrad.js';
+import { stepStats } from './kernels/stepStats.js';
+import { sumSquares } from './kernels/sumSquares.js';
 import { topk } from './kernels/topk.js';
 import { transpose } from './kernels/transpose.js';
 import { unary } from './kernels/unary.js';
@@ -54,6 +56,8 @@ const CPU_KERNELS: CpuKernel[] = [
   slice,
   softmax,
   softmaxGrad,
+  stepStats,
+  sumSquares,
   topk,
   transpose,
   unary,
