@@ -167,10 +167,11 @@ export interface KernelSignatures {
    */
   adamw: { inputs: TensorInfo[]; attrs: AdamWAttrs };
   /**
-   * acc + Σ x² over all of x (f32 [1]; acc, an optional second input, is f32 [1]). Rounded as the composed
-   * `add(acc, sum(square(x)))` rounds: squares to f32, each axis summed (last first) and rounded, then the add.
+   * acc + Σⱼ Σ xⱼ² over every element of each input (f32 [1]); inputs [x₁, …, x_k] or [x₁, …, x_k, acc] with
+   * `attrs.acc` (acc f32 [1]). Rounded as the composed ops round: for each x in order, squares to f32, each axis
+   * summed (last first) and rounded, then added to the running f32 total.
    */
-  sumSquares: { inputs: TensorInfo[]; attrs: Record<string, never> };
+  sumSquares: { inputs: TensorInfo[]; attrs: { acc: boolean } };
   /**
    * The device-side verdict of one training step, f32 [STEP_STATS_SIZE] (layout: {@link STEP_STATS}), from
    * inputs [sumsq (f32 [1], Σ g² over every gradient), losses (f32 [k], the step's micro-batch losses),

@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor.js';
 import { add, div, mul, sqrt, square, sub } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape } from './shape.js';
-import { backendOf, kernel, kernelOutputs } from './util.js';
+import { backendOf, kernel, kernelOutputs, scalarOn } from './util.js';
 
 /** Hyperparameters of {@link adamwStep} (torch.optim.AdamW's). */
 export interface AdamWStepOptions {
@@ -80,21 +80,43 @@ function checkStats(op: string, t: Tensor): void {
 const FUSED_SUM_SQUARES_MAX = 1 << 20;
 
 /**
- * acc + Σ x² over every element of x, as f32 [1] (acc: f32 [1] or null): one kernel pass where the backend has it,
- * rounded exactly as `add(acc, sum(square(x)))`, which it composes otherwise. Without autograd. Chaining it over
- * the gradients gives the squared global norm in one pass per gradient.
+ * acc + Σⱼ Σ xⱼ² over every element of each x, as f32 [1] (acc: f32 [1] or null): the backend's multi-tensor
+ * kernel where it has one (one pass for many tensors), rounded exactly as chaining `add(acc, sum(square(x)))`,
+ * which it composes otherwise (and for tensors past 2²⁰ elements). Without autograd. Over the gradients this is the
+ * squared global norm.
  */
-export function sumSquares(x: Tensor, acc: Tensor | null = null): Tensor {
-  if (x.dtype !== 'f32' || (acc && acc.dtype !== 'f32')) throw new DTypeError('sumSquares', 'expects f32 tensors');
+export function sumSquares(xs: Tensor | readonly Tensor[], acc: Tensor | null = null): Tensor {
+  const list = Array.isArray(xs) ? (xs as readonly Tensor[]) : [xs as Tensor];
+  for (const t of [...list, ...(acc ? [acc] : [])])
+    if (t.dtype !== 'f32') throw new DTypeError('sumSquares', `expects f32 tensors, got ${t.dtype}`);
   if (acc && acc.size !== 1) throw new ShapeError('sumSquares', 'acc must hold one value', [acc.shape]);
-  const backend = backendOf('sumSquares', acc ? [x, acc] : [x]);
+  const backend = backendOf('sumSquares', acc ? [...list, acc] : list);
+  const fused = hasKernel(backend.name, 'sumSquares');
   return noGrad(() => {
-    if (hasKernel(backend.name, 'sumSquares') && x.size <= FUSED_SUM_SQUARES_MAX)
-      return kernel('sumSquares', 'sumSquares', acc ? [x, acc] : [x], {}, backend);
-    return tidy(() => {
-      const s = reshape(sum(square(x)), [1]);
-      return acc ? add(reshape(acc, [1]), s) : s;
-    });
+    let total = acc ? acc.detach() : null;
+    let run: Tensor[] = [];
+    const flush = () => {
+      if (!run.length) return;
+      const next = kernel('sumSquares', 'sumSquares', total ? [...run, total] : run, { acc: !!total }, backend);
+      total?.dispose();
+      total = next;
+      run = [];
+    };
+    for (const x of list) {
+      if (fused && x.size <= FUSED_SUM_SQUARES_MAX) {
+        run.push(x);
+        continue;
+      }
+      flush();
+      const prev: Tensor | null = total;
+      total = tidy(() => {
+        const s = reshape(sum(square(x)), [1]);
+        return prev ? add(prev, s) : s;
+      });
+      prev?.dispose();
+    }
+    flush();
+    return total ?? tidy(() => reshape(scalarOn(backend, 0, 'f32'), [1]));
   });
 }
 

@@ -2,21 +2,12 @@ import { mul, noGrad, sumSquares, type Tensor } from '@peftjs/tensor';
 import type { ParamRef } from './params.js';
 
 /**
- * Σ‖g‖² over the gradients of `params` as an f32 [1] tensor on their device, one kernel pass per gradient, rounded
- * as `sum(square(g))` added up in order; null when no parameter has a gradient.
+ * Σ‖g‖² over the gradients of `params` as an f32 [1] tensor on their device (the backend's multi-tensor kernel: a
+ * few passes for all of them), rounded as `sum(square(g))` added up in order; null when no parameter has a gradient.
  */
 export function gradSumSquares(params: readonly ParamRef[]): Tensor | null {
-  return noGrad(() => {
-    let acc: Tensor | null = null;
-    for (const p of params) {
-      const g = p.get().grad;
-      if (!g) continue;
-      const next = sumSquares(g, acc);
-      acc?.dispose();
-      acc = next;
-    }
-    return acc;
-  });
+  const grads = params.map((p) => p.get().grad).filter((g): g is Tensor => !!g);
+  return grads.length ? sumSquares(grads) : null;
 }
 
 /** The global norm fround(√Σg²) from {@link gradSumSquares}'s value, as the `sqrt` op rounds it. */
