@@ -91,7 +91,9 @@ describe('device-step kernels equal the host computations bit for bit', () => {
     for (const x of xs.slice(1)) acc = add(acc, sum(square(x)));
     expect(bits(sumSquares(xs))).toEqual(bits(acc));
     const seed = tensor([0.37]);
-    expect(bits(sumSquares(xs, seed))).toEqual(bits(add(add(add(add(seed, sum(square(xs[0]))), sum(square(xs[1]))), sum(square(xs[2]))), sum(square(xs[3])))));
+    expect(bits(sumSquares(xs, seed))).toEqual(
+      bits(add(add(add(add(seed, sum(square(xs[0]))), sum(square(xs[1]))), sum(square(xs[2]))), sum(square(xs[3])))),
+    );
   });
 
   it('a controlled AdamW step equals clipping with mul(grad, coef) and the plain step', () => {

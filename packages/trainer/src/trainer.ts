@@ -558,12 +558,7 @@ export class Trainer {
     const o = this.opts;
     const everyStep = (o.callbacks ?? []).some((c) => (c.onStepEnd || c.onStep) && !c.batched);
     const logEvery = o.logEvery ?? 10;
-    return (
-      everyStep ||
-      run.st.step % logEvery === 0 ||
-      run.pending.length >= MAX_PENDING_STEPS ||
-      !!o.signal?.aborted
-    );
+    return everyStep || run.st.step % logEvery === 0 || run.pending.length >= MAX_PENDING_STEPS || !!o.signal?.aborted;
   }
 
   /** The micro-batches of the next step (up to `gradAccumSteps` from the current epoch), advancing the position. */
@@ -575,7 +570,9 @@ export class Trainer {
       st.position = 0;
     }
     if (run.orderEpoch !== st.epoch) {
-      run.order = st.config.shuffle ? shuffledOrder(o.train.length, this.seed, st.epoch) : Int32Array.from(o.train.keys());
+      run.order = st.config.shuffle
+        ? shuffledOrder(o.train.length, this.seed, st.epoch)
+        : Int32Array.from(o.train.keys());
       run.orderEpoch = st.epoch;
     }
     const idx: number[][] = [];
@@ -724,7 +721,14 @@ export class Trainer {
       }
       st.trainSeconds += p.seconds;
       st.tokensSeen += p.tokens;
-      const info: StepInfo = { step: p.step, epoch: p.epoch, loss: s.loss, lr: p.lr, tokens: p.tokens, seconds: p.seconds };
+      const info: StepInfo = {
+        step: p.step,
+        epoch: p.epoch,
+        loss: s.loss,
+        lr: p.lr,
+        tokens: p.tokens,
+        seconds: p.seconds,
+      };
       if (s.gradNorm !== undefined) info.gradNorm = s.gradNorm;
       if (s.skip) info.skipped = true;
       st.history.push(info);

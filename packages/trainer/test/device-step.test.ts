@@ -131,7 +131,11 @@ describe('steps decided on the device', () => {
     const peft = tinyLoraLlama();
     reads = 0;
     await new Trainer(
-      opts(peft, { maxSteps: 7, logEvery: 3, callbacks: [{ batched: true, onStepEnd: (i) => void seen.push(i.step) }] }),
+      opts(peft, {
+        maxSteps: 7,
+        logEvery: 3,
+        callbacks: [{ batched: true, onStepEnd: (i) => void seen.push(i.step) }],
+      }),
     ).train();
     expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(reads).toBe(3); // steps 3, 6 and the last

@@ -59,7 +59,9 @@ export function kernelOutputs<K extends KernelName>(
   const b = backend ?? backendOf(op, inputs);
   const infos = inputs.map((t) => t.info(op)) as unknown as KernelSignatures[K]['inputs'];
   const out = runKernel(b, name, infos, attrs);
-  return [out, ...(out.extra ?? [])].map((o) => Tensor.fromKernel(b, { dataId: o.dataId, shape: o.shape, dtype: o.dtype }));
+  return [out, ...(out.extra ?? [])].map((o) =>
+    Tensor.fromKernel(b, { dataId: o.dataId, shape: o.shape, dtype: o.dtype }),
+  );
 }
 
 /** A scalar (shape []) of `dtype` on `backend`, made on the device (no host upload). */

@@ -1609,7 +1609,10 @@ function nnCases(): OpCase[] {
       },
       ref: ([p, g, m, v, s, , t]) => {
         const coef = 1 / (Math.sqrt(s.data[0]) + 1e-6);
-        const gc = R.ref(g.shape, Array.from(g.data, (x) => x * coef));
+        const gc = R.ref(
+          g.shape,
+          Array.from(g.data, (x) => x * coef),
+        );
         // the table's pair stands for lr/(1−β₁ᵗ) and √(1−β₂ᵗ): solve for an equivalent lr and t-free reference
         const [stepSize, bc2] = [t.data[0], t.data[1]];
         const m2 = R.ref(p.shape);

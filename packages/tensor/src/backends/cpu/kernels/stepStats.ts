@@ -11,8 +11,7 @@ export const stepStats = cpuKernel('stepStats', (be, inputs, a) => {
   const prev = inputs[3] ? be.values(inputs[3]) : null;
   const norm = Math.fround(Math.sqrt(sumsq));
   const lossBad = losses.some((l) => !Number.isFinite(l));
-  const skip =
-    a.sticky && prev && prev[S.skip] !== 0 ? 3 : lossBad ? 1 : !Number.isFinite(norm) ? 2 : 0;
+  const skip = a.sticky && prev && prev[S.skip] !== 0 ? 3 : lossBad ? 1 : !Number.isFinite(norm) ? 2 : 0;
   const skipsBefore = prev ? prev[S.skips] : 0;
   const pairs = table.length / 2;
   const d = Math.min(Math.max(skipsBefore - a.skipBase, 0), pairs - 1);
