@@ -267,7 +267,6 @@ interface Run {
   baseLr: number;
   schedule: (step: number) => number;
   lossFn: (model: Module, batch: Batch) => Tensor;
-  total: number;
   micro: number;
   backend: Backend | undefined;
   /** Steps are decided on the device (see Trainer.decidesOnDevice). */
@@ -492,7 +491,6 @@ export class Trainer {
       baseLr,
       schedule,
       lossFn,
-      total,
       micro,
       backend,
       deviceStep: this.decidesOnDevice(optimizer, backend),

@@ -1,3 +1,4 @@
+import type { Module } from '@peftjs/nn';
 import type { PeftModel } from '@peftjs/registry';
 import { type Backend, getBackend, mul, type Tensor } from '@peftjs/tensor';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -70,7 +71,7 @@ const opts = (peft: PeftModel, extra: Partial<TrainerOptions> = {}): TrainerOpti
 /** The micro-batch loss, NaN (loss or gradient) at the given calls. */
 const nanAt = (bad: Set<number>) => {
   let calls = 0;
-  return (model: PeftModel, batch: Batch): Tensor => {
+  return (model: Module, batch: Batch): Tensor => {
     calls++;
     const l = defaultLoss(model, batch);
     return bad.has(calls) ? mul(l, Number.NaN) : l;
