@@ -18,7 +18,7 @@ export class UniformRing {
   constructor(
     device: GPUDevice,
     private readonly align: number,
-    readonly capacity = 1 << 16,
+    readonly capacity = 1 << 18,
   ) {
     this.buffer = device.createBuffer({ size: capacity, usage: UNIFORM_USAGE, label: 'uniforms' });
     this.host = new ArrayBuffer(capacity);
