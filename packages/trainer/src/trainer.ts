@@ -605,7 +605,8 @@ export class Trainer {
           const lt = run.lossFn(o.model, b);
           if (lt.size !== 1)
             throw new Error(`Trainer: lossFn must return a scalar, got shape [${lt.shape.join(', ')}]`);
-          mul(lt, weights[i]).backward();
+          // a weight of 1 (one micro-batch) scales nothing: x·1 is x, bit for bit, and saves two dispatches
+          (weights[i] === 1 ? lt : mul(lt, weights[i])).backward();
           run.sample();
           return reshape(lt.detach(), [1]);
         });
