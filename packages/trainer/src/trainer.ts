@@ -383,30 +383,7 @@ export class Trainer {
     const backend = this.backend();
     const counts = model.countParameters();
 
-    const st: TrainerState = {
-      format: 'peftjs-trainer-state',
-      version: 1,
-      step: 0,
-      epoch: 0,
-      position: 0,
-      seed: this.seed,
-      generators: { default: { seed: 0, counter: 0 }, modules: {} },
-      optimizer: { type: o.optimizer ?? 'adamw', step: 0, lr: baseLr },
-      params: {},
-      config: {
-        trainSize: o.train.length,
-        batchSize: this.batchSize,
-        gradAccumSteps: this.accum,
-        shuffle: o.shuffle ?? true,
-        dropLast: o.dropLast ?? false,
-      },
-      history: [],
-      evals: [],
-      trainSeconds: 0,
-      tokensSeen: 0,
-      peakTensorBytes: 0,
-      peakRssBytes: 0,
-    };
+    const st = this.freshState(baseLr);
 
     // fresh runs draw dropout masks from a stream seeded by `seed` (transformers' set_seed); resuming restores it
     manualSeed(this.seed);
@@ -417,20 +394,7 @@ export class Trainer {
       resumedFrom = st.step;
     }
     const store = o.checkpointStore;
-    if (!resumePath && store) {
-      // a fresh run must not mix its checkpoints with another run's: a later resume could pick the other's newest
-      const existing = await store.list();
-      if (existing.length) {
-        throw new Error(
-          `Trainer: ${store.location} already holds checkpoints (newest: step ${existing[existing.length - 1].step}) ` +
-            (o.resume
-              ? 'but none of them is complete; remove them or use another directory'
-              : 'and resume is off; pass resume: true to continue from them, or use another directory'),
-        );
-      }
-    }
-    // what a crashed writer left behind (never a published checkpoint)
-    if (store) await store.clean();
+    if (store) await this.prepareStore(store, !!resumePath);
 
     const log = async (obj: Record<string, unknown>) => {
       if (o.log) await o.log({ time: new Date().toISOString(), ...obj });
@@ -539,6 +503,53 @@ export class Trainer {
     });
     for (const c of callbacks) await c.onEnd?.(r);
     return r;
+  }
+
+  /** The state of a run that has taken no step. */
+  private freshState(lr: number): TrainerState {
+    const o = this.opts;
+    return {
+      format: 'peftjs-trainer-state',
+      version: 1,
+      step: 0,
+      epoch: 0,
+      position: 0,
+      seed: this.seed,
+      generators: { default: { seed: 0, counter: 0 }, modules: {} },
+      optimizer: { type: o.optimizer ?? 'adamw', step: 0, lr },
+      params: {},
+      config: {
+        trainSize: o.train.length,
+        batchSize: this.batchSize,
+        gradAccumSteps: this.accum,
+        shuffle: o.shuffle ?? true,
+        dropLast: o.dropLast ?? false,
+      },
+      history: [],
+      evals: [],
+      trainSeconds: 0,
+      tokensSeen: 0,
+      peakTensorBytes: 0,
+      peakRssBytes: 0,
+    };
+  }
+
+  /** Refuse a fresh run into a store that holds another run's checkpoints; clear what a crashed writer left. */
+  private async prepareStore(store: CheckpointStore, resumed: boolean): Promise<void> {
+    if (!resumed) {
+      // a fresh run must not mix its checkpoints with another run's: a later resume could pick the other's newest
+      const existing = await store.list();
+      if (existing.length) {
+        throw new Error(
+          `Trainer: ${store.location} already holds checkpoints (newest: step ${existing[existing.length - 1].step}) ` +
+            (this.opts.resume
+              ? 'but none of them is complete; remove them or use another directory'
+              : 'and resume is off; pass resume: true to continue from them, or use another directory'),
+        );
+      }
+    }
+    // what a crashed writer left behind (never a published checkpoint)
+    await store.clean();
   }
 
   /**

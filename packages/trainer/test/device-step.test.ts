@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Module } from '@peftjs/nn';
 import type { PeftModel } from '@peftjs/registry';
 import { type Backend, getBackend, mul, type Tensor } from '@peftjs/tensor';
@@ -12,7 +15,7 @@ import {
   Trainer,
   type TrainerOptions,
   trainableParams,
-} from '../src/index.js';
+} from '../src/node.js';
 import { tinyData, tinyLoraLlama } from './helpers/tiny.js';
 
 // Steps decided on the device: the trainer reads loss, gradient norm and skip flags back every `logEvery` steps,
@@ -143,6 +146,54 @@ describe('steps decided on the device', () => {
     reads = 0;
     await new Trainer(opts(tinyLoraLlama(), { maxSteps: 4, callbacks: [{ onStep: () => {} }] })).train();
     expect(reads).toBe(4);
+  });
+
+  it('evaluations and checkpoints read first: batched steps arrive before them, in order, and are checkpointed', async () => {
+    const calls: string[] = [];
+    const paths = new Map<number, string>();
+    const dir = await mkdtemp(join(tmpdir(), 'peftjs-device-step-'));
+    const r = await new Trainer(
+      opts(tinyLoraLlama(), {
+        maxSteps: 7,
+        logEvery: 100,
+        eval: tinyData(2, 8, { offset: 3 }),
+        evalEvery: 3,
+        checkpointDir: join(dir, 'ck'),
+        checkpointEvery: 5,
+        callbacks: [
+          {
+            batched: true,
+            onStepEnd: (i) => void calls.push(`step ${i.step}`),
+            onEval: (e) => void calls.push(`eval ${e.step}`),
+            onCheckpoint: (path, step) => {
+              calls.push(`checkpoint ${step}`);
+              paths.set(step, path);
+            },
+          },
+        ],
+      }),
+    ).train();
+    expect(calls).toEqual([
+      'step 1',
+      'step 2',
+      'step 3',
+      'eval 3',
+      'step 4',
+      'step 5',
+      'checkpoint 5',
+      'step 6',
+      'eval 6',
+      'step 7',
+      'eval 7',
+      'checkpoint 7',
+    ]);
+    // the checkpoint at step 5 holds five complete history entries and AdamW's t = 5
+    const state = JSON.parse(await readFile(join(paths.get(5)!, 'trainer_state.json'), 'utf8'));
+    expect(state.history.map((h: { step: number }) => h.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(state.history.every((h: { gradNorm?: number }) => Number.isFinite(h.gradNorm))).toBe(true);
+    expect(state.optimizer.step).toBe(5);
+    expect(r.history.length).toBe(7);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("a NaN at step k stops as step k ('stop'), found at the next read; parameters are those after step k - 1", async () => {
