@@ -12,7 +12,7 @@
  * at 1.0. Data: the State of the Union train split as bytes in `seq`-token chunks (or `--tokens FILE`, a JSON array
  * of token-id arrays, which is what `bench/vs-pytorch.ts` hands both sides).
  *
- * Prints one JSON object: backend, model, batch, seq, method, the tokens/s over the steps after the
+ * Prints one JSON object: backend, model, batch, seq, method, the tokens/s of the steps after the
  * warm-up, dispatches, submits and host↔device reads per step (reads: `Backend.read`/`readSync` calls) and the
  * trainer's peak tensor bytes. A benchmark, never a test: nothing here asserts a time.
  */
@@ -83,17 +83,23 @@ if (backendName === 'webgpu') {
 await initBackend(backendName);
 const backend: Backend = await setBackend(backendName);
 
-// count host↔device reads: every Backend.read / readSync call
+// count host↔device reads: every Backend.read / readSync call (a readSync inside a read, as the CPU's, counts once)
 let reads = 0;
+let inRead = false;
 const origRead = backend.read.bind(backend);
-backend.read = (...a) => {
+backend.read = async (...a) => {
   reads++;
-  return origRead(...a);
+  inRead = true;
+  try {
+    return await origRead(...a);
+  } finally {
+    inRead = false;
+  }
 };
 if (backend.readSync) {
   const origSync = backend.readSync.bind(backend);
   backend.readSync = (...a) => {
-    reads++;
+    if (!inRead) reads++;
     return origSync(...a);
   };
 }
@@ -161,6 +167,11 @@ const result = await trainer.train();
 const end = { ...gpuCounts(), reads };
 const timed = perStep.slice(warmup);
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const out = {
   side: 'peftjs',
   backend: backendName,
@@ -170,8 +181,12 @@ const out = {
   method,
   steps,
   warmup,
-  // over the timed steps together: a step's device work may be waited for by a later step's read
-  tokPerSec: sum(timed.map((s) => s.tokens)) / sum(timed.map((s) => s.seconds)),
+  // CPU: the median step (each step's work is done when it ends); WebGPU: the timed steps together, since a step's
+  // device work may be waited for by a later step's read
+  tokPerSec:
+    backendName === 'cpu'
+      ? median(timed.map((s) => s.tokens / s.seconds))
+      : sum(timed.map((s) => s.tokens)) / sum(timed.map((s) => s.seconds)),
   stepSeconds: timed.map((s) => Number(s.seconds.toFixed(4))),
   dispatchesPerStep: (end.dispatches - mark.dispatches) / steps,
   submitsPerStep: (end.submits - mark.submits) / steps,
