@@ -2,11 +2,12 @@
 import type { Backend, DataId, DType, Shape, TypedArray } from '@peftjs/tensor';
 import { isByteDType, sizeOf } from '@peftjs/tensor';
 import type { WebGPUDeviceHandle, WebGPUDeviceReport } from './device.js';
-import { WebGPUError, type WebGPUErrorKind } from './errors.js';
+import { BindGroupCache, UniformRing } from './bindings.js';
+import { asWebGPUError, kindOf, rootCause, WebGPUError } from './errors.js';
 import { registerWebGPUKernels } from './kernels/index.js';
 import { PipelineCache } from './pipelines.js';
-import { BufferPool, type PoolStats, STAGING_USAGE, TENSOR_USAGE, UNIFORM_USAGE } from './pool.js';
-import { type Program, packUniforms } from './program.js';
+import { BufferPool, type PoolStats, STAGING_USAGE, TENSOR_USAGE } from './pool.js';
+import { type Program, uniformBytes } from './program.js';
 import { PassTimer } from './timing.js';
 
 /** A tensor buffer on the device. bool is stored as u32 (4 bytes an element); u8 / i8 pack four to a word. */
@@ -69,6 +70,8 @@ export class WebGPUBackend implements Backend {
   private lostPromise: Promise<never>;
   private destroyed = false;
   private timing: PassTimer | null = null;
+  private uniforms: UniformRing;
+  private bindGroups: BindGroupCache;
   /** Dispatches issued since creation (all kernels). */
   dispatchCount = 0;
   /** Submissions since creation. */
@@ -92,7 +95,14 @@ export class WebGPUBackend implements Backend {
       r.isFallbackAdapter ||
       /llvmpipe|lavapipe|swiftshader|software/i.test(`${r.architecture} ${r.description} ${r.device} ${r.vendor}`);
     const maxBuf = this.device.limits.maxBufferSize;
-    this.pool = new BufferPool(this.device, opts.maxPooledBytes ?? Math.min(2 ** 30, Math.floor(maxBuf / 4)), maxBuf);
+    this.bindGroups = new BindGroupCache(this.device);
+    this.uniforms = new UniformRing(this.device, this.device.limits.minUniformBufferOffsetAlignment);
+    this.pool = new BufferPool(
+      this.device,
+      opts.maxPooledBytes ?? Math.min(2 ** 30, Math.floor(maxBuf / 4)),
+      maxBuf,
+      (b) => this.bindGroups.forget(b),
+    );
     this.device.addEventListener('uncapturederror', (ev: Event) => {
       const err = (ev as GPUUncapturedErrorEvent).error;
       this.errors.push(
@@ -202,6 +212,8 @@ export class WebGPUBackend implements Backend {
     this.timing?.destroy();
     this.timing = null;
     this.pool.destroyAll();
+    this.bindGroups.clear();
+    this.uniforms.destroy();
     this.pipelines.clear();
     this.handle?.destroy();
     this.handle = null;
@@ -285,22 +297,25 @@ export class WebGPUBackend implements Backend {
     if (grid.some((g) => g === 0)) return;
     const pipeline = this.pipeline(program);
     const { bindGroupLayout } = this.pipelines.layout(program.inputs.length, program.outputs.length);
-    const ubytes = packUniforms(program, uniforms);
-    const ubuf = this.pool.acquire(ubytes.byteLength, UNIFORM_USAGE, 'uniforms');
-    this.device.queue.writeBuffer(ubuf, 0, ubytes);
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ubuf, size: ubytes.byteLength } }];
-    let b = 1;
-    for (const d of [...inputs, ...outputs]) {
+    const usize = uniformBytes(program);
+    if (!this.uniforms.fits(usize)) this.submit();
+    const storage = [...inputs, ...outputs].map((d) => {
       if (!d.buffer) throw new WebGPUError('validation', program.kernel, 'a buffer was used after it was released');
-      entries.push({ binding: b++, resource: { buffer: d.buffer, offset: 0, size: bindSize(d) } });
-    }
-    const bindGroup = this.device.createBindGroup({ layout: bindGroupLayout, entries, label: program.key });
+      return { buffer: d.buffer, size: bindSize(d) };
+    });
+    const offset = this.uniforms.push(program, uniforms);
+    const layoutKey = `${program.inputs.length}:${program.outputs.length}`;
+    const bindGroup = this.bindGroups.get(
+      bindGroupLayout,
+      layoutKey,
+      { buffer: this.uniforms.buffer, size: usize },
+      storage,
+    );
     const pass = this.ensurePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup, [offset]);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     this.encoderKernels.add(program.kernel);
-    this.pool.release(ubuf, false);
     this.dispatchCount++;
     if (++this.dispatches >= this.flushEvery && !this.timing) this.submit();
   }
@@ -309,10 +324,11 @@ export class WebGPUBackend implements Backend {
   // Introspection
 
   /** Pool statistics (live, pending and pooled buffers). */
-  stats(): PoolStats & { pipelines: number; dispatches: number; submits: number } {
+  stats(): PoolStats & { pipelines: number; dispatches: number; submits: number; bindGroupHits: number } {
     return {
       ...this.pool.stats(),
       pipelines: this.pipelines.size,
+      bindGroupHits: this.bindGroups.hits,
       dispatches: this.dispatchCount,
       submits: this.submitCount,
     };
@@ -367,20 +383,9 @@ export class WebGPUBackend implements Backend {
   }
 
   private takeError(_op: string): WebGPUError | null {
-    if (!this.errors.length) return null;
-    // the root cause first: a shader that did not compile makes every later use of its pipeline invalid too
-    const rank: Record<string, number> = { compilation: 0, 'out-of-memory': 1, internal: 2, validation: 3 };
-    const first = [...this.errors].sort((a, b) => (rank[a.kind] ?? 4) - (rank[b.kind] ?? 4))[0];
-    const rest = this.errors.length - 1;
+    const err = rootCause(this.errors);
     this.errors = [];
-    if (rest > 0) {
-      return new WebGPUError(
-        first.kind,
-        first.kernel,
-        `${first.message.replace(/^webgpu [^:]*: /, '')} (and ${rest} more error(s))`,
-      );
-    }
-    return first;
+    return err;
   }
 
   private track(p: Promise<void>): void {
@@ -439,6 +444,7 @@ export class WebGPUBackend implements Backend {
       dev.pushErrorScope('out-of-memory');
       dev.pushErrorScope('validation');
     }
+    this.uniforms.upload(dev.queue);
     dev.queue.submit([this.encoder.finish()]);
     if (this.debug) {
       const kernels = [...this.encoderKernels];
@@ -461,18 +467,6 @@ export class WebGPUBackend implements Backend {
   pipeline(program: Program): GPUComputePipeline {
     return this.pipelines.pipeline(program);
   }
-}
-
-function kindOf(e: GPUError): WebGPUErrorKind {
-  const n = e.constructor?.name ?? '';
-  if (n.includes('OutOfMemory')) return 'out-of-memory';
-  if (n.includes('Internal')) return 'internal';
-  return 'validation';
-}
-
-function asWebGPUError(e: unknown, op: string): WebGPUError {
-  if (e instanceof WebGPUError) return e;
-  return new WebGPUError('internal', op, e instanceof Error ? e.message : String(e));
 }
 
 function emptyOf(dtype: DType): TypedArray {

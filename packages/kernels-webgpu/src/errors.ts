@@ -50,3 +50,31 @@ export const INSTALL_HINT =
   'Mesa lavapipe from bookworm-backports (`apt-get install -t bookworm-backports mesa-vulkan-drivers`, see ' +
   'scripts/setup-webgpu-deps.sh); Mesa 22 from bookworm itself is rejected by Dawn. In a browser, use one with WebGPU ' +
   '(Chrome/Edge 113+, or Chromium with --enable-unsafe-webgpu). The CPU backend stays available: setBackend("cpu").';
+
+/** The kind of a WebGPU error object (by its class). */
+export function kindOf(e: GPUError): WebGPUErrorKind {
+  const n = e.constructor?.name ?? '';
+  if (n.includes('OutOfMemory')) return 'out-of-memory';
+  if (n.includes('Internal')) return 'internal';
+  return 'validation';
+}
+
+/** Anything thrown while talking to the device, as a {@link WebGPUError} of `op`. */
+export function asWebGPUError(e: unknown, op: string): WebGPUError {
+  if (e instanceof WebGPUError) return e;
+  return new WebGPUError('internal', op, e instanceof Error ? e.message : String(e));
+}
+
+/** One error for several: the root cause first (a shader that did not compile invalidates every later use too). */
+export function rootCause(errors: readonly WebGPUError[]): WebGPUError | null {
+  if (!errors.length) return null;
+  const rank: Record<string, number> = { compilation: 0, 'out-of-memory': 1, internal: 2, validation: 3 };
+  const first = [...errors].sort((a, b) => (rank[a.kind] ?? 4) - (rank[b.kind] ?? 4))[0];
+  const rest = errors.length - 1;
+  if (rest === 0) return first;
+  return new WebGPUError(
+    first.kind,
+    first.kernel,
+    `${first.message.replace(/^webgpu [^:]*: /, '')} (and ${rest} more error(s))`,
+  );
+}

@@ -44,7 +44,8 @@ export class PipelineCache {
     let l = this.layouts.get(key);
     if (!l) {
       const entries: GPUBindGroupLayoutEntry[] = [
-        { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'uniform' } },
+        // the uniform struct sits in the batch's uniform ring, at a dynamic offset
+        { binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } },
       ];
       for (let i = 0; i < nIn; i++)
         entries.push({ binding: 1 + i, visibility: SHADER_STAGE_COMPUTE, buffer: { type: 'read-only-storage' } });

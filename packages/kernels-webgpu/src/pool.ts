@@ -75,7 +75,15 @@ export class BufferPool {
     public maxPooledBytes: number,
     /** Largest buffer the device allows. */
     private readonly maxBufferSize: number,
+    /** Told of every buffer about to be destroyed (bind groups that hold it go with it). */
+    private readonly onDestroy: (buf: GPUBuffer) => void = () => {},
   ) {}
+
+  private destroy(buf: GPUBuffer): void {
+    this.onDestroy(buf);
+    buf.destroy();
+    this.destroyed++;
+  }
 
   private key(size: number, usage: number): string {
     return `${usage}:${size}`;
@@ -133,18 +141,14 @@ export class BufferPool {
       const i = l ? l.indexOf(old) : -1;
       if (l && i >= 0) l.splice(i, 1);
       this.pooledBytes -= old.size;
-      old.destroy();
-      this.destroyed++;
+      this.destroy(old);
     }
   }
 
   /** Destroy every pooled (free) buffer. */
   purge(): void {
     for (const list of this.free.values()) {
-      for (const b of list) {
-        b.destroy();
-        this.destroyed++;
-      }
+      for (const b of list) this.destroy(b);
     }
     this.free.clear();
     this.order = [];
@@ -154,10 +158,7 @@ export class BufferPool {
   /** Destroy everything, live buffers included (backend teardown). */
   destroyAll(): void {
     this.purge();
-    for (const b of [...this.live, ...this.pending]) {
-      b.destroy();
-      this.destroyed++;
-    }
+    for (const b of [...this.live, ...this.pending]) this.destroy(b);
     this.live.clear();
     this.pending = [];
     this.liveBytes = 0;

@@ -48,23 +48,25 @@ export function programSource(p: Program, extraHeader = ''): string {
   return lines.join('\n');
 }
 
-/** Pack uniform values (in field order) into the bytes of the uniform buffer (rounded up to 16 bytes). */
-export function packUniforms(p: Program, values: readonly number[]): ArrayBuffer {
-  const n = Math.max(1, p.uniforms.length);
+/** Bytes of a program's uniform struct: 4 a field, rounded up to 16 (at least one field). */
+export const uniformBytes = (p: Program): number => Math.ceil((Math.max(1, p.uniforms.length) * 4) / 16) * 16;
+
+/** Write uniform values (in field order) into 32-bit views of a buffer, from word `at`. */
+export function writeUniforms(
+  p: Program,
+  values: readonly number[],
+  views: { u32: Uint32Array; i32: Int32Array; f32: Float32Array },
+  at = 0,
+): void {
   if (values.length !== p.uniforms.length) {
     throw new Error(`${p.kernel} (${p.key}): ${values.length} uniform values for ${p.uniforms.length} fields`);
   }
-  const buf = new ArrayBuffer(Math.ceil((n * 4) / 16) * 16);
-  const u32 = new Uint32Array(buf);
-  const i32 = new Int32Array(buf);
-  const f32 = new Float32Array(buf);
   p.uniforms.forEach(([, t], i) => {
     const v = values[i];
-    if (t === 'f32') f32[i] = v;
-    else if (t === 'i32') i32[i] = v;
-    else u32[i] = v >>> 0;
+    if (t === 'f32') views.f32[at + i] = v;
+    else if (t === 'i32') views.i32[at + i] = v;
+    else views.u32[at + i] = v >>> 0;
   });
-  return buf;
 }
 
 /** Workgroup size of the 1-D elementwise programs. */

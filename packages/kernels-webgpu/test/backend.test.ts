@@ -188,6 +188,55 @@ describe('buffer pool', () => {
   });
 });
 
+describe('uniform ring and bind-group cache', () => {
+  it('different uniforms in one batch reach their own dispatches; a repeated binding reuses its bind group', async () => {
+    await be.flush();
+    const x = T.full([300], 2, { backend: be });
+    const hits0 = be.stats().bindGroupHits;
+    // one batch (no submit in between): each mul has its own scalar, read from its own slot of the ring
+    const ys = [3, 5, 7, 11].map((k) => T.mul(x, k));
+    for (const [i, k] of [3, 5, 7, 11].entries()) expect((await ys[i].data()).every((v) => v === 2 * k)).toBe(true);
+    T.dispose(ys);
+    // the same op on the same buffers again (the output buffer comes back from the pool after each submit)
+    for (let i = 0; i < 4; i++) {
+      T.exp(x).dispose();
+      await be.flush();
+    }
+    expect(be.stats().bindGroupHits).toBeGreaterThan(hits0);
+    x.dispose();
+  });
+
+  it('more dispatches than the ring holds in one batch still get their own uniforms', async () => {
+    await be.flush();
+    const s0 = be.stats();
+    // under time() nothing is submitted per flushEvery: the ring fills (1,024 structs) and submits by itself
+    const x = T.full([16], 0, { backend: be });
+    const { result } = await be.time(() => {
+      let y = x;
+      for (let i = 0; i < 1500; i++) {
+        const next = T.add(y, i % 7);
+        if (y !== x) y.dispose();
+        y = next;
+      }
+      return y;
+    });
+    const expected = Array.from({ length: 1500 }, (_, i) => i % 7).reduce((a, b) => a + b, 0);
+    expect((await result.data()).every((v) => v === expected)).toBe(true);
+    expect(be.stats().submits - s0.submits).toBeGreaterThanOrEqual(2);
+    T.dispose([x, result]);
+  });
+
+  it('a destroyed pooled buffer takes its bind groups with it (no stale group is used)', async () => {
+    const a = T.full([500], 1.5, { backend: be });
+    T.exp(a).dispose();
+    await be.flush();
+    be.purgePool(); // destroys the pooled output buffer that a cached group binds
+    const b = T.exp(a);
+    expect(Math.abs((await b.data())[0] - Math.exp(1.5))).toBeLessThan(1e-6);
+    T.dispose([a, b]);
+  });
+});
+
 describe('timing', () => {
   it('time(): GPU time from timestamp queries (when available) and wall time after the queue is done', async () => {
     const a = T.full([128, 128], 0.5, { backend: be });

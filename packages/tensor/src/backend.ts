@@ -9,6 +9,8 @@ export interface KernelOutput {
   dataId: DataId;
   shape: Shape;
   dtype: DType;
+  /** Further outputs of a kernel that makes several (e.g. AdamW's parameter, m and v). */
+  extra?: readonly KernelOutput[];
 }
 
 export type KernelImpl<K extends KernelName, B extends Backend = Backend> = (

@@ -41,9 +41,10 @@ export {
   runKernel,
 } from './backend.js';
 export type { Backend, KernelImpl, KernelOutput } from './backend.js';
-export { BYTE_KERNELS, KERNEL_NAMES, OPTIONAL_KERNEL_NAMES } from './kernels.js';
+export { BYTE_KERNELS, KERNEL_NAMES, OPTIONAL_KERNEL_NAMES, STEP_STATS, STEP_STATS_SIZE } from './kernels.js';
 export type {
   AdamWAttrs,
+  StepStatsAttrs,
   BinaryOp,
   CompareOp,
   DataId,

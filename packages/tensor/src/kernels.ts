@@ -158,9 +158,12 @@ export interface KernelSignatures {
    */
   dropout: { inputs: [x: TensorInfo]; attrs: { p: number; key: readonly [number, number]; counter: number } };
   /**
-   * One part of torch's AdamW step, elementwise, each product and sum rounded to f32 as the composed ops round:
-   * `m`: inputs [g] or [g, m] → β₁m + (1−β₁)g; `v`: [g] or [g, v] → β₂v + (1−β₂)g²; `param`: [p, m, v] →
-   * p·(1 − lr·wd) − (m / (√v / √(1−β₂ᵗ) + ε)) · lr/(1−β₁ᵗ). Scalars are rounded to f32 as constants are.
+   * torch's AdamW step of one parameter in one pass, elementwise, each product and sum rounded to f32 as the
+   * composed ops round: inputs [p, g] (first step) or [p, g, m, v], plus a step-control vector (see `stepStats`)
+   * last when `attrs.controlled`. Outputs (the first plus `extra`): p·(1 − lr·wd) − (m' / (√v' / √(1−β₂ᵗ) + ε)) ·
+   * lr/(1−β₁ᵗ), m' = β₁m + (1−β₁)g, v' = β₂v + (1−β₂)g². Scalars are rounded to f32 as constants are. Controlled:
+   * g is first clipped (fround(g · coef) where the control says so), √(1−β₂ᵗ) and lr/(1−β₁ᵗ) come from the control,
+   * and a step the control marks skipped returns p, m, v unchanged (zeros for a first step's m and v).
    */
   adamw: { inputs: TensorInfo[]; attrs: AdamWAttrs };
   /**
@@ -209,19 +212,64 @@ export interface KernelSignatures {
    * for [x]: the LoRA branch's `base + scaling · B(A(x))` in one pass (and its gradient).
    */
   addScaled: { inputs: TensorInfo[]; attrs: { scale: number } };
+  /**
+   * acc + Σⱼ Σ xⱼ² over every element of each input (f32 [1]); inputs [x₁, …, x_k] or [x₁, …, x_k, acc] with
+   * `attrs.acc` (acc f32 [1]). Rounded as the composed ops round: for each x in order, squares to f32, each axis
+   * summed (last first) and rounded, then added to the running f32 total.
+   */
+  sumSquares: { inputs: TensorInfo[]; attrs: { acc: boolean } };
+  /**
+   * The device-side verdict of one training step, f32 [STEP_STATS_SIZE] (layout: {@link STEP_STATS}), from
+   * inputs [sumsq (f32 [1], Σ g² over every gradient), losses (f32 [k], the step's micro-batch losses),
+   * table (f32 [2·c]: lr/(1−β₁ᵗ) and √(1−β₂ᵗ) for t = t₀, t₀−1, …), prev (the previous step's stats, optional)].
+   * norm = fround(√sumsq); the step is skipped when a loss or the norm is non-finite, or (`sticky`) when an earlier
+   * step was; clip coefficient maxNorm / (norm + 1e-6) applies when below 1; the bias-correction pair is the
+   * table's entry number (skips so far − `skipBase`), so a skipped step does not advance the optimizer's t.
+   */
+  stepStats: { inputs: TensorInfo[]; attrs: StepStatsAttrs };
 }
 
 /** Attributes of the {@link KernelSignatures.adamw} kernel. */
 export interface AdamWAttrs {
-  part: 'm' | 'v' | 'param';
   lr: number;
   beta1: number;
   beta2: number;
   eps: number;
   weightDecay: number;
-  /** 1-based step number t (bias corrections). */
+  /** 1-based step number t (bias corrections; unused when controlled). */
   step: number;
+  /** The last input is a `stepStats` control vector. */
+  controlled: boolean;
 }
+
+/** Attributes of the {@link KernelSignatures.stepStats} kernel. */
+export interface StepStatsAttrs {
+  /** Gradient-norm clip (Infinity: never clip). */
+  maxNorm: number;
+  /** A skipped step makes every later one skip too (the trainer's `onNonFinite: 'stop'`). */
+  sticky: boolean;
+  /** The cumulative skip count at which the table starts. */
+  skipBase: number;
+}
+
+/** Slots of a `stepStats` vector. */
+export const STEP_STATS = {
+  /** Global gradient norm fround(√Σg²). */
+  norm: 0,
+  /** fround(maxNorm / (norm + 1e-6)). */
+  coef: 1,
+  /** 1 when the gradients are scaled by `coef` (coef < 1). */
+  clip: 2,
+  /** 0: applied; 1: non-finite loss; 2: non-finite gradient norm; 3: skipped after an earlier bad step (sticky). */
+  skip: 3,
+  /** Steps skipped so far (this one included), cumulative along the chain of stats. */
+  skips: 4,
+  /** The chosen lr / (1 − β₁ᵗ). */
+  stepSize: 5,
+  /** The chosen √(1 − β₂ᵗ). */
+  bc2: 6,
+} as const;
+export const STEP_STATS_SIZE = 8;
 
 export type KernelName = keyof KernelSignatures;
 
@@ -277,4 +325,6 @@ export const OPTIONAL_KERNEL_NAMES: readonly KernelName[] = [
   'siluMul',
   'siluMulGrad',
   'addScaled',
+  'sumSquares',
+  'stepStats',
 ];

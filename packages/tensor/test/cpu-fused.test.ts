@@ -36,6 +36,9 @@ import {
   tensor,
   where,
   compare,
+  stepStats,
+  sum,
+  sumSquares,
 } from '../src/index.js';
 
 // The fused kernels must round exactly like the compositions they replace (training trajectories must not move).
@@ -326,5 +329,38 @@ describe('grouped-query attention without repeated k / v', () => {
     const q = randn([1, 3, 2, 4]);
     const k = randn([1, 2, 2, 4]);
     expect(() => scaledDotProductAttention(q, k, k, { enableGqa: true })).toThrow(/multiple/);
+  });
+});
+
+describe('device-step kernels equal the host computations bit for bit', () => {
+  it('sumSquares over many tensors equals chained add(acc, sum(square(x)))', () => {
+    const xs = [[4, 7], [33], [2, 3, 5], [129, 3]].map((s, i) => randn(s, 0, 1, { generator: new Generator(20 + i) }));
+    let acc = sum(square(xs[0]));
+    for (const x of xs.slice(1)) acc = add(acc, sum(square(x)));
+    expect(bits(sumSquares(xs))).toEqual(bits(acc));
+    const seed = tensor([0.37]);
+    expect(bits(sumSquares(xs, seed))).toEqual(
+      bits(add(add(add(add(seed, sum(square(xs[0]))), sum(square(xs[1]))), sum(square(xs[2]))), sum(square(xs[3])))),
+    );
+  });
+
+  it('a controlled AdamW step equals clipping with mul(grad, coef) and the plain step', () => {
+    const p = randn([6, 5], 0, 1, { generator: new Generator(31) });
+    const g = randn([6, 5], 0, 3, { generator: new Generator(32) });
+    const m = randn([6, 5], 0, 1, { generator: new Generator(33) });
+    const v = uniform([6, 5], 0.01, 2, { generator: new Generator(34) });
+    const o = { lr: 3e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 7 };
+    const sq = sumSquares(g);
+    const norm = Math.fround(Math.sqrt(sq.dataSync()[0]));
+    const coef = 1 / (norm + 1e-6);
+    expect(coef).toBeLessThan(1);
+    const table = tensor([o.lr / (1 - o.beta1 ** o.step), Math.sqrt(1 - o.beta2 ** o.step)]);
+    const ctl = stepStats(sq, tensor([2.5]), table, null, { maxNorm: 1, sticky: true, skipBase: 0 });
+    expect(ctl.dataSync()[0]).toBe(norm);
+    const fused = adamwStep(p, g, m, v, o, ctl);
+    const plain = adamwStep(p, mul(g, coef), m, v, o);
+    expect(bits(fused.param)).toEqual(bits(plain.param));
+    expect(bits(fused.m)).toEqual(bits(plain.m));
+    expect(bits(fused.v)).toEqual(bits(plain.v));
   });
 });

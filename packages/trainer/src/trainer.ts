@@ -3,23 +3,29 @@ import { PeftModel } from '@peftjs/registry';
 import { loadTensors, saveTensors } from '@peftjs/safetensors';
 import {
   type Backend,
+  concat,
   Generator,
   getDefaultGenerator,
+  hasDeviceStep,
   manualSeed,
   memory,
   mul,
+  reshape,
+  stepStats,
   type Tensor,
+  tensor,
   tidy,
 } from '@peftjs/tensor';
 import { type CheckpointStore, latestStoredCheckpoint } from './checkpoint-store.js';
 import { type Batch, collate, disposeBatch, shuffledOrder, type TokenDataset } from './data.js';
 import { defaultLoss, type EvalResult, type EvalSums, evaluate } from './evaluate.js';
 import { AdamW } from './optim/adamw.js';
-import { clipGradNorm } from './optim/clip.js';
+import { clipGradsTo, gradSumSquares, normOfSumSquares } from './optim/clip.js';
 import type { Optimizer } from './optim/optimizer.js';
 import { type ParamRef, trainableParams } from './optim/params.js';
 import { scheduleByName } from './optim/schedule.js';
 import { SGD } from './optim/sgd.js';
+import { type PendingStep, PendingSteps } from './pending-steps.js';
 import type { ProgressSink } from './progress.js';
 
 /** One optimizer step as reported in {@link TrainResult.history}, the log and `onStepEnd`. */
@@ -36,7 +42,7 @@ export interface StepInfo {
   gradNorm?: number;
   /** Non-padding input tokens in the step. */
   tokens: number;
-  /** Seconds the step took. */
+  /** Seconds the step took on the host (a step that waits for a read of the device includes the wait). */
   seconds: number;
   /** True when the step was skipped for a non-finite loss or gradient norm (`onNonFinite: 'skip'`). */
   skipped?: boolean;
@@ -44,9 +50,16 @@ export interface StepInfo {
 
 /** Hooks into the loop; each may return a promise, which is awaited. */
 export interface TrainerCallback {
+  /**
+   * Called for every step, in order, with its numbers. By default right after the step (the trainer then reads
+   * the loss and gradient norm back every step); with {@link TrainerCallback.batched}, whenever the trainer reads
+   * them anyway: every `logEvery` steps, at evaluations, checkpoints and the end.
+   */
   onStepEnd?(info: StepInfo): void | Promise<void>;
   /** Alias of {@link TrainerCallback.onStepEnd} (called right after it). */
   onStep?(info: StepInfo): void | Promise<void>;
+  /** Take step numbers in batches (see {@link TrainerCallback.onStepEnd}): no device read per step for this callback. */
+  batched?: boolean;
   onEval?(info: EvalResult & { step: number }): void | Promise<void>;
   onCheckpoint?(path: string, step: number): void | Promise<void>;
   onEnd?(result: TrainResult): void | Promise<void>;
@@ -120,6 +133,14 @@ export interface TrainerOptions {
   resume?: boolean | string;
   /** A non-finite loss or gradient norm: stop with an error (default) or skip the update. */
   onNonFinite?: 'stop' | 'skip';
+  /**
+   * Read the steps' loss and gradient norm back every this many steps (default 10; 1 is every step). In between,
+   * a step is decided on the device where the backend can (clipping, the non-finite check and AdamW, with nothing
+   * read back), and its numbers reach the history, the log, the progress display and batched callbacks at the
+   * next read. Evaluations, checkpoints and the last step read too; so does every step when a callback is not
+   * batched.
+   */
+  logEvery?: number;
   /** Receives one record per step, eval and event (Node: `logFile` appends them to a JSONL file). */
   log?: (record: Record<string, unknown>) => void | Promise<void>;
   /** A progress display; none by default (Node: `progress: 'auto'` is a terminal bar). */
@@ -235,6 +256,32 @@ function moduleGenerators(model: Module): Map<string, Generator> {
   return out;
 }
 
+/** Most steps left unread before the trainer reads them anyway (bounds the device tensors they hold). */
+const MAX_PENDING_STEPS = 64;
+
+/** What the steps of one `train()` call share. */
+interface Run {
+  st: TrainerState;
+  params: ParamRef[];
+  optimizer: Optimizer;
+  baseLr: number;
+  schedule: (step: number) => number;
+  lossFn: (model: Module, batch: Batch) => Tensor;
+  micro: number;
+  backend: Backend | undefined;
+  /** Steps are decided on the device (see Trainer.decidesOnDevice). */
+  deviceStep: boolean;
+  pending: PendingSteps;
+  /** The device's cumulative skip count as last read (where the next bias-correction table starts). */
+  skipBase: number;
+  order: Int32Array | null;
+  orderEpoch: number;
+  log: (record: Record<string, unknown>) => Promise<void>;
+  sample: () => void;
+  progress: ProgressSink | null;
+  fail: (step: number, quantity: 'loss' | 'gradient norm', value: number) => NonFiniteError;
+}
+
 /** The training loop: batches, accumulation, clipping, schedules, evaluation, checkpoints, logs, callbacks. */
 export class Trainer {
   readonly opts: TrainerOptions;
@@ -259,6 +306,7 @@ export class Trainer {
     posInt('evalBatches', opts.evalBatches);
     posInt('evalBatchSize', opts.evalBatchSize);
     posInt('checkpointEvery', opts.checkpointEvery);
+    posInt('logEvery', opts.logEvery);
     if (!Number.isSafeInteger(this.seed))
       throw new RangeError(`Trainer: seed must be a safe integer, got ${this.seed}`);
     if (opts.train.length === 0) throw new Error('Trainer: the training set is empty');
@@ -335,30 +383,7 @@ export class Trainer {
     const backend = this.backend();
     const counts = model.countParameters();
 
-    const st: TrainerState = {
-      format: 'peftjs-trainer-state',
-      version: 1,
-      step: 0,
-      epoch: 0,
-      position: 0,
-      seed: this.seed,
-      generators: { default: { seed: 0, counter: 0 }, modules: {} },
-      optimizer: { type: o.optimizer ?? 'adamw', step: 0, lr: baseLr },
-      params: {},
-      config: {
-        trainSize: o.train.length,
-        batchSize: this.batchSize,
-        gradAccumSteps: this.accum,
-        shuffle: o.shuffle ?? true,
-        dropLast: o.dropLast ?? false,
-      },
-      history: [],
-      evals: [],
-      trainSeconds: 0,
-      tokensSeen: 0,
-      peakTensorBytes: 0,
-      peakRssBytes: 0,
-    };
+    const st = this.freshState(baseLr);
 
     // fresh runs draw dropout masks from a stream seeded by `seed` (transformers' set_seed); resuming restores it
     manualSeed(this.seed);
@@ -369,20 +394,7 @@ export class Trainer {
       resumedFrom = st.step;
     }
     const store = o.checkpointStore;
-    if (!resumePath && store) {
-      // a fresh run must not mix its checkpoints with another run's: a later resume could pick the other's newest
-      const existing = await store.list();
-      if (existing.length) {
-        throw new Error(
-          `Trainer: ${store.location} already holds checkpoints (newest: step ${existing[existing.length - 1].step}) ` +
-            (o.resume
-              ? 'but none of them is complete; remove them or use another directory'
-              : 'and resume is off; pass resume: true to continue from them, or use another directory'),
-        );
-      }
-    }
-    // what a crashed writer left behind (never a published checkpoint)
-    if (store) await store.clean();
+    if (store) await this.prepareStore(store, !!resumePath);
 
     const log = async (obj: Record<string, unknown>) => {
       if (o.log) await o.log({ time: new Date().toISOString(), ...obj });
@@ -436,113 +448,46 @@ export class Trainer {
 
     const progress: ProgressSink | null = o.progress || null;
     progress?.start(total, st.step);
-    let order: Int32Array | null = null;
-    let orderEpoch = -1;
+    const run: Run = {
+      st,
+      params,
+      optimizer,
+      baseLr,
+      schedule,
+      lossFn,
+      micro,
+      backend,
+      deviceStep: this.decidesOnDevice(optimizer, backend),
+      pending: new PendingSteps(),
+      skipBase: 0,
+      order: null,
+      orderEpoch: -1,
+      log,
+      sample,
+      progress,
+      fail: (step, quantity, value) => {
+        const r = result('non-finite', lastCheckpoint);
+        return new NonFiniteError(step, quantity, value, r);
+      },
+    };
     model.train();
     try {
       while (st.step < total && !o.signal?.aborted) {
         const t0 = performance.now();
-        // the step's micro-batches: up to `accum` from the current epoch
-        if (st.position >= micro) {
-          st.epoch++;
-          st.position = 0;
-        }
-        if (orderEpoch !== st.epoch) {
-          order = st.config.shuffle
-            ? shuffledOrder(o.train.length, this.seed, st.epoch)
-            : Int32Array.from(o.train.keys());
-          orderEpoch = st.epoch;
-        }
-        const stepEpoch = st.epoch;
-        const idx: number[][] = [];
-        while (idx.length < this.accum && st.position < micro) {
-          const from = st.position * this.batchSize;
-          idx.push([...order!.subarray(from, Math.min(from + this.batchSize, o.train.length))]);
-          st.position++;
-        }
-        const lr = baseLr * schedule(st.step);
-        optimizer.lr = lr;
-        optimizer.zeroGrad();
-        const batches = idx.map((ii) =>
-          collate(
-            ii.map((i) => o.train[i]),
-            { padId: o.padId, backend },
-          ),
-        );
-        let loss = 0;
-        let tokens = 0;
-        try {
-          // scale each micro-batch so the step's gradient is that of one big batch: by its share of the loss
-          // targets for the default (mean-over-targets) loss, 1/accum for a custom loss
-          const targets = batches.reduce((a, b) => a + b.targets, 0);
-          const byTargets = !o.lossFn && targets > 0;
-          for (const b of batches) {
-            const w = byTargets ? b.targets / targets : 1 / batches.length;
-            tokens += b.tokens;
-            const l = tidy(() => {
-              const lt = lossFn(model, b);
-              if (lt.size !== 1)
-                throw new Error(`Trainer: lossFn must return a scalar, got shape [${lt.shape.join(', ')}]`);
-              mul(lt, w).backward();
-              sample();
-              return lt.detach();
-            });
-            loss += w * (await l.item());
-            l.dispose();
-          }
-        } finally {
-          for (const b of batches) disposeBatch(b);
-        }
-        const stepNo = st.step + 1;
-        let bad: ['loss' | 'gradient norm', number] | null = Number.isFinite(loss) ? null : ['loss', loss];
-        let gradNorm: number | undefined;
-        if (!bad) {
-          gradNorm = await clipGradNorm(
-            params,
-            o.maxGradNorm === undefined ? 1.0 : (o.maxGradNorm ?? Number.POSITIVE_INFINITY),
-          );
-          if (!Number.isFinite(gradNorm)) bad = ['gradient norm', gradNorm];
-        }
-        if (bad) {
-          optimizer.zeroGrad();
-          await log({
-            event: 'non-finite',
-            step: stepNo,
-            quantity: bad[0],
-            value: String(bad[1]),
-            action: o.onNonFinite ?? 'stop',
-          });
-          if ((o.onNonFinite ?? 'stop') === 'stop') {
-            const r = result('non-finite', lastCheckpoint);
-            for (const c of callbacks) await c.onEnd?.(r);
-            throw new NonFiniteError(stepNo, bad[0], bad[1], r);
-          }
-        } else {
-          optimizer.step();
-          // The method's training-step hook (e.g. rank allocation) sees this step's gradients: before zeroGrad.
-          if (model instanceof PeftModel) await model.onTrainStep(st.step);
-          optimizer.zeroGrad();
-        }
-        sample();
-        st.step = stepNo;
-        const seconds = (performance.now() - t0) / 1000;
-        st.trainSeconds += seconds;
-        st.tokensSeen += tokens;
-        const info: StepInfo = { step: stepNo, epoch: stepEpoch, loss, lr, tokens, seconds };
-        if (gradNorm !== undefined) info.gradNorm = gradNorm;
-        if (bad) info.skipped = true;
-        st.history.push(info);
-        await log({ event: 'step', ...info });
-        progress?.update(st.step, loss, st.trainSeconds > 0 ? st.tokensSeen / st.trainSeconds : 0);
-        for (const c of callbacks) {
-          await c.onStepEnd?.(info);
-          await c.onStep?.(info);
-        }
+        await this.issueStep(run, t0);
         const last = st.step === total;
-        if (o.evalEvery && (st.step % o.evalEvery === 0 || last)) await runEval();
-        if (store && (last || (o.checkpointEvery && st.step % o.checkpointEvery === 0))) await checkpoint();
+        const evalNow = !!o.evalEvery && (st.step % o.evalEvery === 0 || last);
+        const checkpointNow = !!store && (last || (!!o.checkpointEvery && st.step % o.checkpointEvery === 0));
+        if (evalNow || checkpointNow || last || this.mustRead(run)) await this.settle(run, t0);
+        if (evalNow) await runEval();
+        if (checkpointNow) await checkpoint();
       }
+      await this.settle(run, null);
+    } catch (e) {
+      if (e instanceof NonFiniteError) for (const c of callbacks) await c.onEnd?.(e.result);
+      throw e;
     } finally {
+      run.pending.dispose();
       progress?.stop();
       optimizer.zeroGrad();
       optimizer.dispose();
@@ -558,6 +503,253 @@ export class Trainer {
     });
     for (const c of callbacks) await c.onEnd?.(r);
     return r;
+  }
+
+  /** The state of a run that has taken no step. */
+  private freshState(lr: number): TrainerState {
+    const o = this.opts;
+    return {
+      format: 'peftjs-trainer-state',
+      version: 1,
+      step: 0,
+      epoch: 0,
+      position: 0,
+      seed: this.seed,
+      generators: { default: { seed: 0, counter: 0 }, modules: {} },
+      optimizer: { type: o.optimizer ?? 'adamw', step: 0, lr },
+      params: {},
+      config: {
+        trainSize: o.train.length,
+        batchSize: this.batchSize,
+        gradAccumSteps: this.accum,
+        shuffle: o.shuffle ?? true,
+        dropLast: o.dropLast ?? false,
+      },
+      history: [],
+      evals: [],
+      trainSeconds: 0,
+      tokensSeen: 0,
+      peakTensorBytes: 0,
+      peakRssBytes: 0,
+    };
+  }
+
+  /** Refuse a fresh run into a store that holds another run's checkpoints; clear what a crashed writer left. */
+  private async prepareStore(store: CheckpointStore, resumed: boolean): Promise<void> {
+    if (!resumed) {
+      // a fresh run must not mix its checkpoints with another run's: a later resume could pick the other's newest
+      const existing = await store.list();
+      if (existing.length) {
+        throw new Error(
+          `Trainer: ${store.location} already holds checkpoints (newest: step ${existing[existing.length - 1].step}) ` +
+            (this.opts.resume
+              ? 'but none of them is complete; remove them or use another directory'
+              : 'and resume is off; pass resume: true to continue from them, or use another directory'),
+        );
+      }
+    }
+    // what a crashed writer left behind (never a published checkpoint)
+    await store.clean();
+  }
+
+  /**
+   * Whether steps are decided on the device (nothing read back per step): AdamW on a backend with the fused
+   * kernels, and no method hook that must see each step's clipped gradients on the host.
+   */
+  private decidesOnDevice(optimizer: Optimizer, backend: Backend | undefined): boolean {
+    const model = this.opts.model;
+    const hook = model instanceof PeftModel && !!model.method().onTrainStep;
+    return optimizer instanceof AdamW && !!backend && hasDeviceStep(backend) && !hook;
+  }
+
+  /** Whether the steps issued so far must be read now (a log step, a callback that wants every step, a full queue). */
+  private mustRead(run: Run): boolean {
+    const o = this.opts;
+    const everyStep = (o.callbacks ?? []).some((c) => (c.onStepEnd || c.onStep) && !c.batched);
+    const logEvery = o.logEvery ?? 10;
+    return everyStep || run.st.step % logEvery === 0 || run.pending.length >= MAX_PENDING_STEPS || !!o.signal?.aborted;
+  }
+
+  /** The micro-batches of the next step (up to `gradAccumSteps` from the current epoch), advancing the position. */
+  private nextBatches(run: Run): { idx: number[][]; epoch: number } {
+    const { st } = run;
+    const o = this.opts;
+    if (st.position >= run.micro) {
+      st.epoch++;
+      st.position = 0;
+    }
+    if (run.orderEpoch !== st.epoch) {
+      run.order = st.config.shuffle
+        ? shuffledOrder(o.train.length, this.seed, st.epoch)
+        : Int32Array.from(o.train.keys());
+      run.orderEpoch = st.epoch;
+    }
+    const idx: number[][] = [];
+    while (idx.length < this.accum && st.position < run.micro) {
+      const from = st.position * this.batchSize;
+      idx.push([...run.order!.subarray(from, Math.min(from + this.batchSize, o.train.length))]);
+      st.position++;
+    }
+    return { idx, epoch: st.epoch };
+  }
+
+  /**
+   * Forward and backward over the step's micro-batches: gradients accumulate on the parameters, each micro-batch
+   * scaled so the step's gradient is that of one big batch (by its share of the loss targets for the default
+   * mean-over-targets loss, 1/accum for a custom loss). Returns the losses (f32 [k], on the device) and weights.
+   */
+  private forwardBackward(run: Run, idx: number[][]): { losses: Tensor; weights: number[]; tokens: number } {
+    const o = this.opts;
+    const batches = idx.map((ii) =>
+      collate(
+        ii.map((i) => o.train[i]),
+        { padId: o.padId, backend: run.backend },
+      ),
+    );
+    const parts: Tensor[] = [];
+    try {
+      const targets = batches.reduce((a, b) => a + b.targets, 0);
+      const byTargets = !o.lossFn && targets > 0;
+      const weights = batches.map((b) => (byTargets ? b.targets / targets : 1 / batches.length));
+      batches.forEach((b, i) => {
+        const l = tidy(() => {
+          const lt = run.lossFn(o.model, b);
+          if (lt.size !== 1)
+            throw new Error(`Trainer: lossFn must return a scalar, got shape [${lt.shape.join(', ')}]`);
+          // a weight of 1 (one micro-batch) scales nothing: x·1 is x, bit for bit, and saves two dispatches
+          (weights[i] === 1 ? lt : mul(lt, weights[i])).backward();
+          run.sample();
+          return reshape(lt.detach(), [1]);
+        });
+        parts.push(l);
+      });
+      const losses = parts.length === 1 ? parts[0] : concat(parts);
+      if (parts.length > 1) for (const t of parts) t.dispose();
+      return { losses, weights, tokens: batches.reduce((a, b) => a + b.tokens, 0) };
+    } catch (e) {
+      for (const t of parts) t.dispose();
+      throw e;
+    } finally {
+      for (const b of batches) disposeBatch(b);
+    }
+  }
+
+  /** Run one optimizer step and queue its numbers (read at once when the step is not decided on the device). */
+  private async issueStep(run: Run, t0: number): Promise<void> {
+    const o = this.opts;
+    const { st, optimizer } = run;
+    const { idx, epoch } = this.nextBatches(run);
+    const lr = run.baseLr * run.schedule(st.step);
+    optimizer.lr = lr;
+    optimizer.zeroGrad();
+    const { losses, weights, tokens } = this.forwardBackward(run, idx);
+    const maxNorm = o.maxGradNorm === undefined ? 1.0 : (o.maxGradNorm ?? Number.POSITIVE_INFINITY);
+    const sumsq = gradSumSquares(run.params) ?? tensor([0], [1], { backend: run.backend });
+    let verdict: PendingStep['verdict'];
+    if (run.deviceStep) {
+      const adamw = optimizer as AdamW;
+      const table = tensor(adamw.biasCorrections(adamw.stepCount + 1, run.pending.length + 1), undefined, {
+        backend: run.backend,
+      });
+      const sticky = (o.onNonFinite ?? 'stop') === 'stop';
+      verdict = stepStats(sumsq, losses, table, run.pending.lastStats(), {
+        maxNorm,
+        sticky,
+        skipBase: run.skipBase,
+      });
+      table.dispose();
+      sumsq.dispose();
+      adamw.stepControlled(verdict);
+      optimizer.zeroGrad();
+    } else verdict = await this.stepOnHost(run, losses, weights, sumsq, maxNorm);
+    run.sample();
+    st.step++;
+    const seconds = (performance.now() - t0) / 1000;
+    run.pending.push({ step: st.step, epoch, lr, tokens, seconds, weights, losses, verdict });
+  }
+
+  /**
+   * The host-decided step: read the losses and Σg² (one read), then skip a non-finite step or clip, update and
+   * run the method's training-step hook.
+   */
+  private async stepOnHost(
+    run: Run,
+    losses: Tensor,
+    weights: number[],
+    sumsq: Tensor,
+    maxNorm: number,
+  ): Promise<{ norm: number | undefined; skip: number }> {
+    const both = concat([losses, sumsq]);
+    sumsq.dispose();
+    const values = await both.data();
+    both.dispose();
+    let loss = 0;
+    for (let i = 0; i < weights.length; i++) loss += weights[i] * values[i];
+    const norm = normOfSumSquares(values[weights.length]);
+    const skip = !Number.isFinite(loss) ? 1 : !Number.isFinite(norm) ? 2 : 0;
+    if (skip) {
+      run.optimizer.zeroGrad();
+      return { norm, skip };
+    }
+    clipGradsTo(run.params, norm, maxNorm);
+    run.optimizer.step();
+    // The method's training-step hook (e.g. rank allocation) sees this step's gradients: before zeroGrad.
+    const model = this.opts.model;
+    if (model instanceof PeftModel) await model.onTrainStep(run.st.step);
+    run.optimizer.zeroGrad();
+    return { norm, skip };
+  }
+
+  /**
+   * Read the queued steps (one transfer) and report them in order: history, log, progress, callbacks. A
+   * non-finite step stops the run (`onNonFinite: 'stop'`, the default) as step k: the device skipped it and every
+   * later step, so the parameters are those after step k − 1. `t0` is the start of the step in progress (its
+   * seconds then include the wait for the read).
+   */
+  private async settle(run: Run, t0: number | null): Promise<void> {
+    if (!run.pending.length) return;
+    const o = this.opts;
+    const { st } = run;
+    const settled = await run.pending.settle();
+    if (t0 !== null) settled[settled.length - 1].pending.seconds = (performance.now() - t0) / 1000;
+    let skipped = 0;
+    for (const s of settled) {
+      const p = s.pending;
+      if (run.deviceStep) {
+        if (s.skip) skipped++;
+        run.skipBase = s.skips;
+      }
+      if (s.skip === 1 || s.skip === 2) {
+        const quantity = s.skip === 1 ? 'loss' : 'gradient norm';
+        const value = s.skip === 1 ? s.loss : s.gradNorm!;
+        const action = o.onNonFinite ?? 'stop';
+        await run.log({ event: 'non-finite', step: p.step, quantity, value: String(value), action });
+        if (action === 'stop') {
+          st.step = p.step - 1;
+          throw run.fail(p.step, quantity, value);
+        }
+      }
+      st.trainSeconds += p.seconds;
+      st.tokensSeen += p.tokens;
+      const info: StepInfo = {
+        step: p.step,
+        epoch: p.epoch,
+        loss: s.loss,
+        lr: p.lr,
+        tokens: p.tokens,
+        seconds: p.seconds,
+      };
+      if (s.gradNorm !== undefined) info.gradNorm = s.gradNorm;
+      if (s.skip) info.skipped = true;
+      st.history.push(info);
+      await run.log({ event: 'step', ...info });
+      run.progress?.update(p.step, s.loss, st.trainSeconds > 0 ? st.tokensSeen / st.trainSeconds : 0);
+      for (const c of o.callbacks ?? []) {
+        await c.onStepEnd?.(info);
+        await c.onStep?.(info);
+      }
+    }
+    if (skipped) (run.optimizer as AdamW).uncount(skipped);
   }
 
   private async resolveResume(): Promise<string | null> {

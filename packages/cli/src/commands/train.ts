@@ -122,6 +122,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
       ...(str(values, 'log-file') !== undefined ? { logFile: str(values, 'log-file') } : {}),
       callbacks: [
         {
+          batched: true,
           onStepEnd: log,
           onEval: (e) =>
             io.err(`  eval at step ${e.step}: loss ${e.loss.toFixed(4)}, perplexity ${e.perplexity.toFixed(3)}`),

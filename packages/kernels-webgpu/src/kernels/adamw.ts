@@ -1,41 +1,43 @@
+import { STEP_STATS as S } from '@peftjs/tensor';
 import { gpu, webgpuKernel } from '../kernel.js';
 import { grid1D, mainElementwise } from '../program.js';
 
-/** One part of the AdamW step per element (see the tensor package's `adamw` kernel): m, v, or the new parameter. */
+/**
+ * torch's AdamW step of one parameter in one pass (see the tensor package's `adamw` kernel): the new parameter, m
+ * and v from p, g (and m, v after the first step); with a step-control vector, the clip coefficient, the bias
+ * corrections and the skip decision are read from it on the device.
+ */
 export const adamw = webgpuKernel('adamw', (be, inputs, a) => {
-  const out = be.output(inputs[0]!.shape, 'f32', 'adamw');
-  const n = out.dataId.size;
+  const controlled = a.controlled;
+  const state = inputs.length - (controlled ? 1 : 0) === 4;
+  const shape = inputs[0].shape;
+  const p = be.output(shape, 'f32', 'adamw');
+  const m = be.output(shape, 'f32', 'adamw');
+  const v = be.output(shape, 'f32', 'adamw');
+  const out = { ...p, extra: [m, v] };
+  const n = p.dataId.size;
   if (n === 0) return out;
-  if (a.part === 'm' || a.part === 'v') {
-    const prev = inputs.length > 1;
-    const beta = a.part === 'm' ? a.beta1 : a.beta2;
-    const g = a.part === 'm' ? 'gs[i]' : '(gs[i] * gs[i])';
-    be.dispatch(
-      {
-        kernel: 'adamw',
-        key: `adamw:${a.part}:${prev ? 'prev' : 'first'}`,
-        uniforms: [
-          ['n', 'u32'],
-          ['b', 'f32'],
-          ['c', 'f32'],
-        ],
-        inputs: [{ name: 'gs', type: 'f32' }, ...(prev ? [{ name: 'ps', type: 'f32' }] : [])],
-        outputs: [{ name: 'out', type: 'f32' }],
-        source: () => mainElementwise(`  out[i] = ${prev ? 'ps[i] * u.b + ' : ''}${g} * u.c;`),
-      },
-      inputs.map(gpu),
-      [out.dataId],
-      [n, beta, 1 - beta],
-      grid1D(n),
-    );
-    return out;
+  const ctl = (k: number) => `ctl[${k}]`;
+  const skip = controlled
+    ? `  if (${ctl(S.skip)} != 0.0) {
+    po[i] = ps[i];
+    mo[i] = ${state ? 'ms[i]' : '0.0'};
+    vo[i] = ${state ? 'vs[i]' : '0.0'};
+    return;
   }
+  if (${ctl(S.clip)} != 0.0) { g = g * ${ctl(S.coef)}; }
+`
+    : '';
   be.dispatch(
     {
       kernel: 'adamw',
-      key: 'adamw:param',
+      key: `adamw:${state ? 'state' : 'first'}:${controlled ? 'ctl' : 'plain'}`,
       uniforms: [
         ['n', 'u32'],
+        ['b1', 'f32'],
+        ['c1', 'f32'],
+        ['b2', 'f32'],
+        ['c2', 'f32'],
         ['decay', 'f32'],
         ['bc2', 'f32'],
         ['eps', 'f32'],
@@ -44,19 +46,38 @@ export const adamw = webgpuKernel('adamw', (be, inputs, a) => {
       ],
       inputs: [
         { name: 'ps', type: 'f32' },
-        { name: 'ms', type: 'f32' },
-        { name: 'vs', type: 'f32' },
+        { name: 'gs', type: 'f32' },
+        ...(state
+          ? [
+              { name: 'ms', type: 'f32' },
+              { name: 'vs', type: 'f32' },
+            ]
+          : []),
+        ...(controlled ? [{ name: 'ctl', type: 'f32' }] : []),
       ],
-      outputs: [{ name: 'out', type: 'f32' }],
+      outputs: [
+        { name: 'po', type: 'f32' },
+        { name: 'mo', type: 'f32' },
+        { name: 'vo', type: 'f32' },
+      ],
       source: () =>
-        mainElementwise(`  let decayed = select(ps[i], ps[i] * u.decay, u.wd != 0u);
-  let denom = sqrt(vs[i]) / u.bc2 + u.eps;
-  out[i] = decayed - (ms[i] / denom) * u.step_size;`),
+        mainElementwise(`  var g = gs[i];
+${skip}  let m = ${state ? 'ms[i] * u.b1 + ' : ''}g * u.c1;
+  let v = ${state ? 'vs[i] * u.b2 + ' : ''}(g * g) * u.c2;
+  mo[i] = m;
+  vo[i] = v;
+  let decayed = select(ps[i], ps[i] * u.decay, u.wd != 0u);
+  let denom = sqrt(v) / ${controlled ? ctl(S.bc2) : 'u.bc2'} + u.eps;
+  po[i] = decayed - (m / denom) * ${controlled ? ctl(S.stepSize) : 'u.step_size'};`),
     },
     inputs.map(gpu),
-    [out.dataId],
+    [p.dataId, m.dataId, v.dataId],
     [
       n,
+      a.beta1,
+      1 - a.beta1,
+      a.beta2,
+      1 - a.beta2,
       1 - a.lr * a.weightDecay,
       Math.sqrt(1 - a.beta2 ** a.step),
       a.eps,

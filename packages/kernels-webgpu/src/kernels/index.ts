@@ -31,6 +31,8 @@ import { siluMulGrad } from './siluMulGrad.js';
 import { slice } from './slice.js';
 import { softmax } from './softmax.js';
 import { softmaxGrad } from './softmaxGrad.js';
+import { stepStats } from './stepStats.js';
+import { sumSquares } from './sumSquares.js';
 import { topk } from './topk.js';
 import { transpose } from './transpose.js';
 import { unary } from './unary.js';
@@ -69,6 +71,8 @@ export const WEBGPU_KERNELS: WebGPUKernel[] = [
   slice,
   softmax,
   softmaxGrad,
+  stepStats,
+  sumSquares,
   topk,
   transpose,
   unary,

@@ -48,6 +48,22 @@ export function kernel<K extends KernelName>(
   return Tensor.fromKernel(b, runKernel(b, name, infos, attrs));
 }
 
+/** Run a kernel that makes several outputs (the first plus `extra`) and wrap them all, in order. */
+export function kernelOutputs<K extends KernelName>(
+  op: string,
+  name: K,
+  inputs: readonly Tensor[],
+  attrs: KernelSignatures[K]['attrs'],
+  backend?: Backend,
+): Tensor[] {
+  const b = backend ?? backendOf(op, inputs);
+  const infos = inputs.map((t) => t.info(op)) as unknown as KernelSignatures[K]['inputs'];
+  const out = runKernel(b, name, infos, attrs);
+  return [out, ...(out.extra ?? [])].map((o) =>
+    Tensor.fromKernel(b, { dataId: o.dataId, shape: o.shape, dtype: o.dtype }),
+  );
+}
+
 /** A scalar (shape []) of `dtype` on `backend`, made on the device (no host upload). */
 export function scalarOn(backend: Backend, value: number, dtype: DType): Tensor {
   return Tensor.fromKernel(backend, runKernel(backend, 'fill', [], { shape: [], dtype, value }));

@@ -1674,6 +1674,112 @@ function nnCases(): OpCase[] {
     },
   );
 
+  // sumSquares: Σ x² over many tensors (more than one WebGPU dispatch holds) and a running total, in float64
+  const sqRef = (xs: Ref[], acc: Ref | null): Ref => {
+    let total = acc ? acc.data[0] : 0;
+    for (const x of xs) for (let i = 0; i < x.data.length; i++) total += x.data[i] ** 2;
+    return R.ref([1], [total]);
+  };
+  cases.push(
+    {
+      name: 'sumSquares/one',
+      class: 'reduce',
+      inputs: [frozen([6, 9])],
+      grad: false,
+      run: ([x]) => ops.sumSquares(x),
+      ref: ([x]) => sqRef([x], null),
+    },
+    {
+      name: 'sumSquares/many-with-acc',
+      class: 'reduce',
+      inputs: [...Array.from({ length: 17 }, (_, i) => frozen([(i % 3) + 1, 5 + i])), frozen([1], gens.uniform(0, 3))],
+      grad: false,
+      run: (xs) => ops.sumSquares(xs.slice(0, -1), xs[xs.length - 1]),
+      ref: (xs) => sqRef(xs.slice(0, -1), xs[xs.length - 1]),
+    },
+  );
+
+  // stepStats and the controlled AdamW step: clipping, bias corrections from the table, skipped steps
+  const statsRef = (sumsq: number, maxNorm: number, skip: number, skips: number, table: Ref, d: number): Ref => {
+    const norm = Math.sqrt(sumsq);
+    const coef = maxNorm / (norm + 1e-6);
+    return R.ref([8], [norm, coef, coef < 1 ? 1 : 0, skip, skips, table.data[2 * d], table.data[2 * d + 1], 0]);
+  };
+  cases.push(
+    {
+      name: 'stepStats/clip',
+      class: 'elementwise',
+      inputs: [frozen([1], gens.uniform(2, 9)), frozen([3]), frozen([6], gens.uniform(0.1, 1))],
+      grad: false,
+      run: ([s, l, t]) => ops.stepStats(s, l, t, null, { maxNorm: 1, sticky: true, skipBase: 0 }),
+      ref: ([s, , t]) => statsRef(s.data[0], 1, 0, 0, t, 0),
+    },
+    {
+      name: 'stepStats/skip-then-chain',
+      class: 'elementwise',
+      inputs: [frozen([1], gens.uniform(2, 9)), frozen([2]), frozen([6], gens.uniform(0.1, 1))],
+      grad: false,
+      run: ([s, l, t]) => {
+        const o = { maxNorm: 1e30, sticky: false, skipBase: 0 };
+        const first = ops.stepStats(s, ops.mul(l, Number.NaN), t, null, o);
+        return [first, ops.stepStats(s, l, t, first, o)];
+      },
+      ref: ([s, , t]) => [statsRef(s.data[0], 1e30, 1, 1, t, 0), statsRef(s.data[0], 1e30, 0, 1, t, 1)],
+    },
+  );
+  const ctlInputs = [
+    frozen([3, 5]),
+    frozen([3, 5]),
+    frozen([3, 5]),
+    frozen([3, 5], gens.uniform(0.01, 2)),
+    frozen([1], gens.uniform(2, 9)),
+    frozen([1]),
+    frozen([2], gens.uniform(0.1, 1)),
+  ];
+  const ctlOpts = { maxNorm: 1, sticky: false, skipBase: 0 };
+  cases.push(
+    {
+      name: 'adamwStep/controlled-clip',
+      class: 'elementwise',
+      inputs: ctlInputs,
+      grad: false,
+      run: ([p, g, m, v, s, l, t]) => {
+        const r = ops.adamwStep(p, g, m, v, adamOpts, ops.stepStats(s, l, t, null, ctlOpts));
+        return [r.param, r.m, r.v];
+      },
+      ref: ([p, g, m, v, s, , t]) => {
+        const coef = 1 / (Math.sqrt(s.data[0]) + 1e-6);
+        const gc = R.ref(
+          g.shape,
+          Array.from(g.data, (x) => x * coef),
+        );
+        // the table's pair stands for lr/(1−β₁ᵗ) and √(1−β₂ᵗ): solve for an equivalent lr and t-free reference
+        const [stepSize, bc2] = [t.data[0], t.data[1]];
+        const m2 = R.ref(p.shape);
+        const v2 = R.ref(p.shape);
+        const p2 = R.ref(p.shape);
+        for (let i = 0; i < p.data.length; i++) {
+          m2.data[i] = adamOpts.beta1 * m.data[i] + (1 - adamOpts.beta1) * gc.data[i];
+          v2.data[i] = adamOpts.beta2 * v.data[i] + (1 - adamOpts.beta2) * gc.data[i] ** 2;
+          const denom = Math.sqrt(v2.data[i]) / bc2 + adamOpts.eps;
+          p2.data[i] = p.data[i] * (1 - adamOpts.lr * adamOpts.weightDecay) - stepSize * (m2.data[i] / denom);
+        }
+        return [p2, m2, v2];
+      },
+    },
+    {
+      name: 'adamwStep/controlled-skip',
+      class: 'exact',
+      inputs: ctlInputs,
+      grad: false,
+      run: ([p, g, m, v, s, l, t]) => {
+        const r = ops.adamwStep(p, g, m, v, adamOpts, ops.stepStats(s, ops.mul(l, Number.NaN), t, null, ctlOpts));
+        return [r.param, r.m, r.v];
+      },
+      ref: ([p, , m, v]) => [p, m, v],
+    },
+  );
+
   cases.push({
     name: 'dropout/fixed-generator',
     class: 'elementwise',

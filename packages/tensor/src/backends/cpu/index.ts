@@ -33,6 +33,8 @@ import { siluMulGrad } from './kernels/siluMulGrad.js';
 import { slice } from './kernels/slice.js';
 import { softmax } from './kernels/softmax.js';
 import { softmaxGrad } from './kernels/softmaxGrad.js';
+import { stepStats } from './kernels/stepStats.js';
+import { sumSquares } from './kernels/sumSquares.js';
 import { topk } from './kernels/topk.js';
 import { transpose } from './kernels/transpose.js';
 import { unary } from './kernels/unary.js';
@@ -70,6 +72,8 @@ const CPU_KERNELS: CpuKernel[] = [
   slice,
   softmax,
   softmaxGrad,
+  stepStats,
+  sumSquares,
   topk,
   transpose,
   unary,
