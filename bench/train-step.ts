@@ -121,10 +121,8 @@ if (process.argv.includes('--kernel-times')) {
   observeKernels((name, inputs, ms) => {
     if (!timingKernels) return;
     let key: string = name;
-    if (name === 'matmul' && inputs.length >= 2) {
-      const [a, b] = inputs;
-      key = `matmul ${a.shape.join('x')} @ ${b.shape.join('x')}`;
-    }
+    const [a, b] = inputs;
+    if (name === 'matmul' && a && b) key = `matmul ${a.shape.join('x')} @ ${b.shape.join('x')}`;
     const e = kernelMs.get(key) ?? { ms: 0, calls: 0 };
     e.ms += ms;
     e.calls++;

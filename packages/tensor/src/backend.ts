@@ -77,7 +77,7 @@ export function missingKernels(backendName: string): KernelName[] {
  * `bench/train-step.ts --kernel-times`). On the CPU that is the kernel's run time; on asynchronous backends such as
  * WebGPU it is the time to record the dispatch, not the GPU's time.
  */
-export type KernelObserver = (name: KernelName, inputs: readonly TensorInfo[], ms: number) => void;
+export type KernelObserver = (name: KernelName, inputs: readonly (TensorInfo | undefined)[], ms: number) => void;
 
 let kernelObserver: KernelObserver | null = null;
 

@@ -6,7 +6,7 @@ describe('observeKernels', () => {
     const seen: { name: string; shapes: number[][]; ms: number }[] = [];
     const a = tensor(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3]);
     const b = tensor(Float32Array.of(1, 0, 0, 1, 1, 1), [3, 2]);
-    observeKernels((name, inputs, ms) => seen.push({ name, shapes: inputs.map((i) => [...i.shape]), ms }));
+    observeKernels((name, inputs, ms) => seen.push({ name, shapes: inputs.map((i) => [...(i?.shape ?? [])]), ms }));
     const c = matmul(a, b);
     observeKernels(null);
     const d = add(c, c);
