@@ -207,6 +207,8 @@ export interface KernelSignatures {
    * computes it); `up`: fround(dy · fround(silu(gate))).
    */
   siluMulGrad: { inputs: [gate: TensorInfo, up: TensorInfo, dy: TensorInfo]; attrs: { part: 'gate' | 'up' } };
+  /** Both gradients of siluMul in one pass (one sigmoid per element): d gate, and d up as `extra`, as siluMulGrad. */
+  siluMulGradPair: { inputs: [gate: TensorInfo, up: TensorInfo, dy: TensorInfo]; attrs: Record<string, never> };
   /**
    * out = fround(base + fround(x · fround(scale))) for inputs [base, x] of one shape, or fround(x · fround(scale))
    * for [x]: the LoRA branch's `base + scaling · B(A(x))` in one pass (and its gradient).
@@ -324,6 +326,7 @@ export const OPTIONAL_KERNEL_NAMES: readonly KernelName[] = [
   'rotary',
   'siluMul',
   'siluMulGrad',
+  'siluMulGradPair',
   'addScaled',
   'sumSquares',
   'stepStats',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simdCalls } from '../src/backends/cpu/simd.js';
+import { kernel, kernelOutputs } from '../src/ops/util.js';
 import {
   adamwStep,
   add,
@@ -281,8 +282,26 @@ describe('fused norms, rotary, SwiGLU and addScaled equal their compositions bit
       () => mul(silu(g), u),
       75,
     );
-    expect(simdCalls.sigmoid).toBeGreaterThan(calls.sigmoid);
-    expect(simdCalls.sigmoidGrad).toBeGreaterThan(calls.sigmoidGrad);
+    expect(simdCalls.siluMul).toBeGreaterThan(calls.siluMul);
+    expect(simdCalls.siluMulGrad).toBeGreaterThan(calls.siluMulGrad);
+  });
+
+  it('siluMulGradPair (both gradients in one pass) equals the two siluMulGrad parts, SIMD on and off', () => {
+    for (const n of [7, 2049]) {
+      const gate = randn([n], 0, 3, { generator: new Generator(81) });
+      const up = randn([n], 0, 1, { generator: new Generator(82) });
+      const dy = randn([n], 0, 1, { generator: new Generator(83) });
+      for (const simd of [true, false]) {
+        setCpuSimdElementwise(simd);
+        try {
+          const [dg, du] = kernelOutputs('siluMulGrad', 'siluMulGradPair', [gate, up, dy], {});
+          expect(bits(dg)).toEqual(bits(kernel('siluMulGrad', 'siluMulGrad', [gate, up, dy], { part: 'gate' })));
+          expect(bits(du)).toEqual(bits(kernel('siluMulGrad', 'siluMulGrad', [gate, up, dy], { part: 'up' })));
+        } finally {
+          setCpuSimdElementwise(true);
+        }
+      }
+    }
   });
 
   it('addScaled, forward and both gradients', () => {

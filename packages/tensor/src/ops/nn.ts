@@ -10,7 +10,7 @@ import { add, cast, compare, div, mul, neg, rsqrt, silu, square, sub, unbroadcas
 import { matmul } from './matmul.js';
 import { mean, sum } from './reduce.js';
 import { chunk, concat, reshape, transpose } from './shape.js';
-import { backendOf, kernel } from './util.js';
+import { backendOf, kernel, kernelOutputs } from './util.js';
 
 function lastAxisOp(name: 'softmax' | 'logSoftmax', x: Tensor, axis: number): Tensor {
   if (x.dtype !== 'f32') throw new DTypeError(name, `expects f32, got ${x.dtype}`);
@@ -305,10 +305,18 @@ export function siluMul(gate: Tensor, up: Tensor): Tensor {
   }
   return composite(() => mul(silu(gate), up));
 }
-registerGradient('siluMul', (dy, { inputs: [gate, up] }) => [
-  () => kernel('siluMulGrad', 'siluMulGrad', [gate, up, dy], { part: 'gate' }),
-  () => kernel('siluMulGrad', 'siluMulGrad', [gate, up, dy], { part: 'up' }),
-]);
+registerGradient('siluMul', (dy, { inputs: [gate, up] }) => {
+  // Both gradients from one pass where the backend can: made here, not in a thunk, because each thunk runs in its
+  // own tidy scope, which would free the other output.
+  if (gate.tracksGrad && up.tracksGrad && hasKernel(dy.backend.name, 'siluMulGradPair')) {
+    const [dGate, dUp] = kernelOutputs('siluMulGrad', 'siluMulGradPair', [gate, up, dy], {});
+    return [() => dGate, () => dUp];
+  }
+  return [
+    () => kernel('siluMulGrad', 'siluMulGrad', [gate, up, dy], { part: 'gate' }),
+    () => kernel('siluMulGrad', 'siluMulGrad', [gate, up, dy], { part: 'up' }),
+  ];
+});
 
 export interface AttentionOptions {
   /** Mask future positions (query i attends to keys ≤ i + (Tk − Tq)). */

@@ -498,4 +498,76 @@
         (local.set $out (i32.add (local.get $out) (local.get $step)))
         (br $L)))
   )
+  ;; SwiGLU forward: out = fround(fround(g · sigmoid(g)) · up), kernels/siluMul.ts's loop (two lanes at a time).
+  (func (export "silu_mul") (param $g i32) (param $up i32) (param $out i32) (param $n i32)
+    (local $end i32) (local $v v128) (local $u v128) (local $s v128) (local $step i32)
+    (local.set $end (i32.add (local.get $g) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $L
+        (br_if $done (i32.ge_u (local.get $g) (local.get $end)))
+        (local.set $step (select (i32.const 8) (i32.const 4) (i32.ge_u (i32.sub (local.get $end) (local.get $g)) (i32.const 8))))
+        (if (i32.eq (local.get $step) (i32.const 8))
+          (then
+            (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $g))))
+            (local.set $u (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $up)))))
+          (else
+            (local.set $v (f64x2.promote_low_f32x4 (v128.load32_zero (local.get $g))))
+            (local.set $u (f64x2.promote_low_f32x4 (v128.load32_zero (local.get $up))))))
+        ;; silu rounded to f32, then the f32 product (exact in f64, rounded once to f32)
+        (local.set $s (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero
+          (f64x2.mul (local.get $v) (call $sigmoid2 (local.get $v))))))
+        (local.set $s (f32x4.demote_f64x2_zero (f64x2.mul (local.get $s) (local.get $u))))
+        (if (i32.eq (local.get $step) (i32.const 8))
+          (then (v128.store64_lane 0 (local.get $out) (local.get $s)))
+          (else (v128.store32_lane 0 (local.get $out) (local.get $s))))
+        (local.set $g (i32.add (local.get $g) (local.get $step)))
+        (local.set $up (i32.add (local.get $up) (local.get $step)))
+        (local.set $out (i32.add (local.get $out) (local.get $step)))
+        (br $L)))
+  )
+
+  ;; Both SwiGLU gradients with one sigmoid per element (kernels/siluMulGradPair.ts's loop): d gate =
+  ;; fround(fround(dy·up) · s·(1 + g·(1 − s))) into $dgate, d up = fround(dy · fround(g·s)) into $dup. Each element's
+  ;; inputs are read before its outputs are written, so the outputs may alias the dy and up inputs.
+  (func (export "silu_mul_grad") (param $g i32) (param $up i32) (param $dy i32) (param $dgate i32) (param $dup i32)
+      (param $n i32)
+    (local $end i32) (local $v v128) (local $u v128) (local $d v128) (local $s v128) (local $one v128)
+    (local $a v128) (local $b v128) (local $step i32)
+    (local.set $one (v128.const f64x2 1 1))
+    (local.set $end (i32.add (local.get $g) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $L
+        (br_if $done (i32.ge_u (local.get $g) (local.get $end)))
+        (local.set $step (select (i32.const 8) (i32.const 4) (i32.ge_u (i32.sub (local.get $end) (local.get $g)) (i32.const 8))))
+        (if (i32.eq (local.get $step) (i32.const 8))
+          (then
+            (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $g))))
+            (local.set $u (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $up))))
+            (local.set $d (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $dy)))))
+          (else
+            (local.set $v (f64x2.promote_low_f32x4 (v128.load32_zero (local.get $g))))
+            (local.set $u (f64x2.promote_low_f32x4 (v128.load32_zero (local.get $up))))
+            (local.set $d (f64x2.promote_low_f32x4 (v128.load32_zero (local.get $dy))))))
+        (local.set $s (call $sigmoid2 (local.get $v)))
+        ;; d gate: the f32 product dy·up, times silu'(g) in float64, rounded once
+        (local.set $a (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $d) (local.get $u)))))
+        (local.set $a (f32x4.demote_f64x2_zero (f64x2.mul (local.get $a) (f64x2.mul (local.get $s)
+          (f64x2.add (local.get $one) (f64x2.mul (local.get $v) (f64x2.sub (local.get $one) (local.get $s))))))))
+        ;; d up: dy times silu(g) rounded to f32
+        (local.set $b (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $v) (local.get $s)))))
+        (local.set $b (f32x4.demote_f64x2_zero (f64x2.mul (local.get $d) (local.get $b))))
+        (if (i32.eq (local.get $step) (i32.const 8))
+          (then
+            (v128.store64_lane 0 (local.get $dgate) (local.get $a))
+            (v128.store64_lane 0 (local.get $dup) (local.get $b)))
+          (else
+            (v128.store32_lane 0 (local.get $dgate) (local.get $a))
+            (v128.store32_lane 0 (local.get $dup) (local.get $b))))
+        (local.set $g (i32.add (local.get $g) (local.get $step)))
+        (local.set $up (i32.add (local.get $up) (local.get $step)))
+        (local.set $dy (i32.add (local.get $dy) (local.get $step)))
+        (local.set $dgate (i32.add (local.get $dgate) (local.get $step)))
+        (local.set $dup (i32.add (local.get $dup) (local.get $step)))
+        (br $L)))
+  )
 )

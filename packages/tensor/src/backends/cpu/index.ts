@@ -30,6 +30,7 @@ import { rotary } from './kernels/rotary.js';
 import { scatterAdd } from './kernels/scatterAdd.js';
 import { siluMul } from './kernels/siluMul.js';
 import { siluMulGrad } from './kernels/siluMulGrad.js';
+import { siluMulGradPair } from './kernels/siluMulGradPair.js';
 import { slice } from './kernels/slice.js';
 import { softmax } from './kernels/softmax.js';
 import { softmaxGrad } from './kernels/softmaxGrad.js';
@@ -69,6 +70,7 @@ const CPU_KERNELS: CpuKernel[] = [
   scatterAdd,
   siluMul,
   siluMulGrad,
+  siluMulGradPair,
   slice,
   softmax,
   softmaxGrad,

@@ -44,11 +44,13 @@ interface ElementwiseExports {
   ): void;
   sigmoid(x: number, out: number, n: number, silu: number): void;
   sigmoid_grad(x: number, dy: number, out: number, n: number, silu: number): void;
+  silu_mul(g: number, up: number, out: number, n: number): void;
+  silu_mul_grad(g: number, up: number, dy: number, dgate: number, dup: number, n: number): void;
 }
 
 let exportsOf: ElementwiseExports | null | undefined;
 /** Kernel calls the SIMD path has run, per kernel (for tests: proof the path was taken). */
-export const simdCalls = { binary: 0, dropout: 0, sigmoid: 0, sigmoidGrad: 0 };
+export const simdCalls = { binary: 0, dropout: 0, sigmoid: 0, sigmoidGrad: 0, siluMul: 0, siluMulGrad: 0 };
 let enabled = true;
 
 /** Turn the SIMD elementwise kernels off (false) or back on, e.g. to compare them with the JavaScript loops. */
@@ -229,5 +231,51 @@ export function simdSigmoidGrad(x: Float32Array, dy: Float32Array, out: Float32A
   mem.k.sigmoid_grad(X, D, X, n, silu ? 1 : 0);
   out.set(mem.f32.subarray(X >> 2, (X >> 2) + n));
   simdCalls.sigmoidGrad++;
+  return true;
+}
+
+/** SwiGLU: out = fround(fround(silu(g)) · up) in one pass, as kernels/siluMul.ts's loop. False without the kernel. */
+export function simdSiluMul(g: Float32Array, up: Float32Array, out: Float32Array): boolean {
+  const n = g.length;
+  if (n < SIMD_MIN_ELEMENTS || up.length !== n || !simdSigmoidMatchesMathExp()) return false;
+  const bytes = align(4 * n);
+  const mem = arena(2 * bytes);
+  if (!mem) return false;
+  const G = mem.base;
+  const U = G + bytes;
+  mem.f32.set(g, G >> 2);
+  mem.f32.set(up, U >> 2);
+  mem.k.silu_mul(G, U, G, n);
+  out.set(mem.f32.subarray(G >> 2, (G >> 2) + n));
+  simdCalls.siluMul++;
+  return true;
+}
+
+/**
+ * Both SwiGLU gradients with one sigmoid per element, as kernels/siluMulGradPair.ts's loop: dgate =
+ * fround(fround(dy·up)·silu′(g)), dup = fround(dy·fround(silu(g))). False (outputs untouched) without the kernel.
+ */
+export function simdSiluMulGrad(
+  g: Float32Array,
+  up: Float32Array,
+  dy: Float32Array,
+  dgate: Float32Array,
+  dup: Float32Array,
+): boolean {
+  const n = g.length;
+  if (n < SIMD_MIN_ELEMENTS || up.length !== n || dy.length !== n || !simdSigmoidMatchesMathExp()) return false;
+  const bytes = align(4 * n);
+  const mem = arena(3 * bytes);
+  if (!mem) return false;
+  const G = mem.base;
+  const U = G + bytes;
+  const D = U + bytes;
+  mem.f32.set(g, G >> 2);
+  mem.f32.set(up, U >> 2);
+  mem.f32.set(dy, D >> 2);
+  mem.k.silu_mul_grad(G, U, D, D, U, n); // outputs over dy (d gate) and up (d up): read before written
+  dgate.set(mem.f32.subarray(D >> 2, (D >> 2) + n));
+  dup.set(mem.f32.subarray(U >> 2, (U >> 2) + n));
+  simdCalls.siluMulGrad++;
   return true;
 }
