@@ -59,6 +59,29 @@ function check(batch: number, m: number, n: number, k: number, o: Opts, seed: nu
   }
 }
 
+/** Whether every entry of one batched job has exactly the bits of its own product (no float64 reference). */
+function batchedEqualsSingleProducts(batch: number, m: number, n: number, k: number, o: Opts, seed: number): boolean {
+  const a = randomArray(batch * m * k, seed);
+  const b = randomArray(batch * k * n, seed + 1);
+  const c = new Float32Array(batch * m * n).fill(Number.NaN);
+  gemmBatched(a, b, c, batch, m, n, k, o.transA, o.transB, false, false);
+  const one = new Float32Array(m * n);
+  for (let i = 0; i < batch; i++) {
+    gemm(
+      a.subarray(i * m * k, (i + 1) * m * k),
+      b.subarray(i * k * n, (i + 1) * k * n),
+      one,
+      m,
+      n,
+      k,
+      o.transA,
+      o.transB,
+    );
+    for (let q = 0; q < m * n; q++) if (!Object.is(c[i * m * n + q], one[q])) return false;
+  }
+  return true;
+}
+
 afterAll(() => setGemmThreads(0));
 
 describe('gemmBatched', () => {
@@ -80,16 +103,18 @@ describe('gemmBatched', () => {
             check(batch, m, n, k, { transA, transB, shareA, shareB }, batch * 1000 + m + n + k);
           });
 
-  it('helper threads take whole entries; every entry still equals its own product', async () => {
+  it('helper threads take whole entries; every entry still equals its own product', { timeout: 90_000 }, async () => {
     setGemmThreads(2);
     const o = { transA: false, transB: true, shareA: false, shareB: false };
     const before = gemmThreadStats().helperTasks;
-    // 32 entries of 64×64×48 (below the per-product threading threshold, above it together)
-    const deadline = Date.now() + 20_000;
+    // Entries of 64×64×48 (below the per-product threading threshold, above it together). Helpers start and wake
+    // asynchronously, and on a loaded machine the calling thread may run a whole job before one wakes: keep the
+    // rounds cheap (a bitwise comparison with single products, no float64 reference) and the jobs long enough.
+    const deadline = Date.now() + 60_000;
     let round = 0;
     while (gemmThreadStats().helperTasks === before && Date.now() < deadline) {
-      check(32, 64, 64, 48, o, round++);
-      await new Promise((r) => setTimeout(r, 20));
+      expect(batchedEqualsSingleProducts(256, 64, 64, 48, o, round++)).toBe(true);
+      await new Promise((r) => setTimeout(r, 5));
     }
     expect(gemmThreadStats().helperTasks).toBeGreaterThan(before);
     check(32, 64, 64, 48, { ...o, transA: true, transB: false }, 99);
