@@ -206,7 +206,7 @@
   ;; Rows of a binary op: for r < rows, out[r*n : r*n + n] = A_r op B_r, where A_r = a + r*ars is read contiguously
   ;; and B_r = b + r*brs is read contiguously (sb = 1) or broadcast from its first element (sb = 0). ars and brs are
   ;; byte strides. op: 0 add, 1 sub, 2 mul, 3 div.
-  (func (export "binary") (param $op i32) (param $out i32) (param $a i32) (param $ars i32) (param $b i32)
+  (func $binary (export "binary") (param $op i32) (param $out i32) (param $a i32) (param $ars i32) (param $b i32)
     (param $brs i32) (param $sb i32) (param $rows i32) (param $n i32)
     (local $r i32) (local $which i32) (local $rowBytes i32)
     (local.set $which (i32.or (i32.shl (local.get $op) (i32.const 1)) (i32.eqz (local.get $sb))))
@@ -237,7 +237,7 @@
   ;; u = (mix32(mix32(mix32(lo_i ^ k0) + hi_i) ^ k1) >>> 8) · 2^-24 for the 64-bit counter (hi, lo) + i, and becomes
   ;; x[i] · scale where u ≥ p, else 0. The low word wraps into the high word: lane counters that wrapped past 2^32
   ;; are those below lo (i < n < 2^32, so at most one wrap), and they take hi + 1.
-  (func (export "dropout") (param $x i32) (param $out i32) (param $n i32) (param $lo i32) (param $hi i32)
+  (func $dropout (export "dropout") (param $x i32) (param $out i32) (param $n i32) (param $lo i32) (param $hi i32)
     (param $k0 i32) (param $k1 i32) (param $p f32) (param $scale f32)
     (local $i i32) (local $n4 i32) (local $c v128) (local $h v128) (local $carry v128)
     (local $vp v128) (local $vs v128) (local $lo0 v128) (local $vk0 v128) (local $vk1 v128) (local $vhi v128)
@@ -446,7 +446,7 @@
   )
 
   ;; out = sigmoid(x) (silu = 0) or x · sigmoid(x) (silu ≠ 0), f32 in and out, float64 inside: unary.ts's loops.
-  (func (export "sigmoid") (param $x i32) (param $out i32) (param $n i32) (param $silu i32)
+  (func $sigmoid (export "sigmoid") (param $x i32) (param $out i32) (param $n i32) (param $silu i32)
     (local $end i32) (local $v v128) (local $s v128) (local $xs f64)
     (local.set $end (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 2))))
     (if (i32.lt_u (local.get $x) (local.get $end))
@@ -468,7 +468,7 @@
   )
 
   ;; out = dy · sigmoid'(x) (silu = 0: s·(1 − s)) or dy · silu'(x) (s·(1 + x·(1 − s))): unaryGrad.ts's loops.
-  (func (export "sigmoid_grad") (param $x i32) (param $dy i32) (param $out i32) (param $n i32) (param $silu i32)
+  (func $sigmoid_grad (export "sigmoid_grad") (param $x i32) (param $dy i32) (param $out i32) (param $n i32) (param $silu i32)
     (local $end i32) (local $v v128) (local $s v128) (local $d v128) (local $one v128) (local $step i32)
     (local.set $one (v128.const f64x2 1 1))
     (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
@@ -499,7 +499,7 @@
         (br $L)))
   )
   ;; SwiGLU forward: out = fround(fround(g · sigmoid(g)) · up), kernels/siluMul.ts's loop (two lanes at a time).
-  (func (export "silu_mul") (param $g i32) (param $up i32) (param $out i32) (param $n i32)
+  (func $silu_mul (export "silu_mul") (param $g i32) (param $up i32) (param $out i32) (param $n i32)
     (local $end i32) (local $v v128) (local $u v128) (local $s v128) (local $step i32)
     (local.set $end (i32.add (local.get $g) (i32.shl (local.get $n) (i32.const 2))))
     (block $done
@@ -529,7 +529,7 @@
   ;; Both SwiGLU gradients with one sigmoid per element (kernels/siluMulGradPair.ts's loop): d gate =
   ;; fround(fround(dy·up) · s·(1 + g·(1 − s))) into $dgate, d up = fround(dy · fround(g·s)) into $dup. Each element's
   ;; inputs are read before its outputs are written, so the outputs may alias the dy and up inputs.
-  (func (export "silu_mul_grad") (param $g i32) (param $up i32) (param $dy i32) (param $dgate i32) (param $dup i32)
+  (func $silu_mul_grad (export "silu_mul_grad") (param $g i32) (param $up i32) (param $dy i32) (param $dgate i32) (param $dup i32)
       (param $n i32)
     (local $end i32) (local $v v128) (local $u v128) (local $d v128) (local $s v128) (local $one v128)
     (local $a v128) (local $b v128) (local $step i32)
@@ -569,5 +569,269 @@
         (local.set $dgate (i32.add (local.get $dgate) (local.get $step)))
         (local.set $dup (i32.add (local.get $dup) (local.get $step)))
         (br $L)))
+  )
+
+  ;; Softmax rows of maskedSoftmax without a mask, bit for bit kernels/maskedSoftmax.ts's loop. Row r of x [rows, c]
+  ;; is query r mod tq; with $causal ≠ 0 the keys past last = min(q + c − tq, c − 1) are hidden (the caller ensures
+  ;; last ≥ 0). Scores are fround(x · scale); the maximum is over the visible ones (and the lowest f32 when some are
+  ;; hidden); exp(score − max) in float64 goes to $scratch (8·c bytes), the sum is taken in order, then
+  ;; out = fround(e / sum) and hidden keys get fround(0 / sum). A row with a NaN maximum stores 1 at $flag and is left
+  ;; unfinished: the caller then redoes the whole job in JavaScript. out may alias x.
+  (func $softmax_rows (param $x i32) (param $out i32) (param $r i32) (param $rows i32) (param $c i32) (param $tq i32)
+      (param $causal i32) (param $scale f32) (param $scratch i32) (param $flag i32)
+    (local $end i32) (local $n i32) (local $j i32) (local $xr i32) (local $or i32) (local $v v128) (local $vmx v128)
+    (local $vsc v128) (local $mx f32) (local $m64 v128) (local $sum f64) (local $vs v128) (local $zero f32)
+    (local $rowBytes i32)
+    (local.set $end (i32.add (local.get $r) (local.get $rows)))
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $vsc (f32x4.splat (local.get $scale)))
+    (block $rowsDone
+      (loop $R
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $end)))
+        (local.set $n (local.get $c))
+        (if (local.get $causal)
+          (then
+            (local.set $n (i32.add (i32.sub (i32.rem_u (local.get $r) (local.get $tq)) (local.get $tq)) (local.get $c)))
+            (if (i32.ge_s (local.get $n) (local.get $c)) (then (local.set $n (i32.sub (local.get $c) (i32.const 1)))))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+        (local.set $xr (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $or (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $rowBytes))))
+        ;; scores into the output row, and their maximum
+        (local.set $vmx (v128.const f32x4 -inf -inf -inf -inf))
+        (local.set $j (i32.const 0))
+        (block $d1 (loop $L1
+          (br_if $d1 (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+          (local.set $v (f32x4.mul (v128.load (i32.add (local.get $xr) (i32.shl (local.get $j) (i32.const 2)))) (local.get $vsc)))
+          (v128.store (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2))) (local.get $v))
+          (local.set $vmx (f32x4.max (local.get $vmx) (local.get $v)))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $L1)))
+        (local.set $mx (f32.max
+          (f32.max (f32x4.extract_lane 0 (local.get $vmx)) (f32x4.extract_lane 1 (local.get $vmx)))
+          (f32.max (f32x4.extract_lane 2 (local.get $vmx)) (f32x4.extract_lane 3 (local.get $vmx)))))
+        (block $d2 (loop $L2
+          (br_if $d2 (i32.ge_s (local.get $j) (local.get $n)))
+          (f32.store (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2)))
+            (f32.mul (f32.load (i32.add (local.get $xr) (i32.shl (local.get $j) (i32.const 2)))) (local.get $scale)))
+          (local.set $mx (f32.max (local.get $mx) (f32.load (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $L2)))
+        (if (i32.lt_s (local.get $n) (local.get $c))
+          (then (local.set $mx (f32.max (local.get $mx) (f32.const -3.4028234663852886e38)))))
+        (if (f32.ne (local.get $mx) (local.get $mx))
+          (then (i32.store (local.get $flag) (i32.const 1)))
+          (else
+            ;; exponentials (float64) into scratch, two at a time; an odd last one computes a spare lane
+            (local.set $m64 (f64x2.splat (f64.promote_f32 (local.get $mx))))
+            (local.set $j (i32.const 0))
+            (block $d3 (loop $L3
+              (br_if $d3 (i32.ge_s (local.get $j) (local.get $n)))
+              (v128.store (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3)))
+                (call $exp2 (f64x2.sub
+                  (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2)))))
+                  (local.get $m64))))
+              (local.set $j (i32.add (local.get $j) (i32.const 2)))
+              (br $L3)))
+            (local.set $sum (f64.const 0))
+            (local.set $j (i32.const 0))
+            (block $d4 (loop $L4
+              (br_if $d4 (i32.ge_s (local.get $j) (local.get $n)))
+              (local.set $sum (f64.add (local.get $sum) (f64.load (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3))))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $L4)))
+            (local.set $vs (f64x2.splat (local.get $sum)))
+            (local.set $j (i32.const 0))
+            (block $d5 (loop $L5
+              (br_if $d5 (i32.gt_s (i32.add (local.get $j) (i32.const 2)) (local.get $n)))
+              (v128.store64_lane 0 (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2)))
+                (f32x4.demote_f64x2_zero (f64x2.div
+                  (v128.load (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3)))) (local.get $vs))))
+              (local.set $j (i32.add (local.get $j) (i32.const 2)))
+              (br $L5)))
+            (if (i32.lt_s (local.get $j) (local.get $n))
+              (then
+                (f32.store (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2)))
+                  (f32.demote_f64 (f64.div
+                    (f64.load (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3)))) (local.get $sum))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))))
+            (local.set $zero (f32.demote_f64 (f64.div (f64.const 0) (local.get $sum))))
+            (block $d6 (loop $L6
+              (br_if $d6 (i32.ge_s (local.get $j) (local.get $c)))
+              (f32.store (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2))) (local.get $zero))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $L6)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $R)))
+  )
+
+  ;; Gradient rows of maskedSoftmax without a mask, bit for bit kernels/maskedSoftmaxGrad.ts's loop: s = Σ y·dy over
+  ;; the whole row in order (float64), then visible keys get fround(fround(y·(dy − s)) · scale) and hidden ones 0.
+  ;; out may alias y or dy (each row is read before it is written).
+  (func $softmax_grad_rows (param $y i32) (param $dy i32) (param $out i32) (param $r i32) (param $rows i32)
+      (param $c i32) (param $tq i32) (param $causal i32) (param $scale f32)
+    (local $end i32) (local $n i32) (local $j i32) (local $yr i32) (local $dr i32) (local $or i32) (local $s f64)
+    (local $vs v128) (local $vsc v128) (local $rowBytes i32) (local $off i32)
+    (local.set $end (i32.add (local.get $r) (local.get $rows)))
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $vsc (f32x4.splat (local.get $scale)))
+    (block $rowsDone
+      (loop $R
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $end)))
+        (local.set $n (local.get $c))
+        (if (local.get $causal)
+          (then
+            (local.set $n (i32.add (i32.sub (i32.rem_u (local.get $r) (local.get $tq)) (local.get $tq)) (local.get $c)))
+            (if (i32.ge_s (local.get $n) (local.get $c)) (then (local.set $n (i32.sub (local.get $c) (i32.const 1)))))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+        (local.set $off (i32.mul (local.get $r) (local.get $rowBytes)))
+        (local.set $yr (i32.add (local.get $y) (local.get $off)))
+        (local.set $dr (i32.add (local.get $dy) (local.get $off)))
+        (local.set $or (i32.add (local.get $out) (local.get $off)))
+        (local.set $s (f64.const 0))
+        (local.set $j (i32.const 0))
+        (block $d1 (loop $L1
+          (br_if $d1 (i32.ge_s (local.get $j) (local.get $rowBytes)))
+          (local.set $s (f64.add (local.get $s) (f64.mul
+            (f64.promote_f32 (f32.load (i32.add (local.get $yr) (local.get $j))))
+            (f64.promote_f32 (f32.load (i32.add (local.get $dr) (local.get $j)))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $L1)))
+        (local.set $vs (f64x2.splat (local.get $s)))
+        (local.set $j (i32.const 0))
+        (block $d2 (loop $L2
+          (br_if $d2 (i32.gt_s (i32.add (local.get $j) (i32.const 2)) (local.get $n)))
+          (v128.store64_lane 0 (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2)))
+            (f32x4.mul (local.get $vsc) (f32x4.demote_f64x2_zero (f64x2.mul
+              (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $yr) (i32.shl (local.get $j) (i32.const 2)))))
+              (f64x2.sub
+                (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $dr) (i32.shl (local.get $j) (i32.const 2)))))
+                (local.get $vs))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 2)))
+          (br $L2)))
+        (if (i32.lt_s (local.get $j) (local.get $n))
+          (then
+            (f32.store (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2)))
+              (f32.mul (local.get $scale) (f32.demote_f64 (f64.mul
+                (f64.promote_f32 (f32.load (i32.add (local.get $yr) (i32.shl (local.get $j) (i32.const 2)))))
+                (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $dr) (i32.shl (local.get $j) (i32.const 2)))))
+                  (local.get $s))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))))
+        (block $d3 (loop $L3
+          (br_if $d3 (i32.ge_s (local.get $j) (local.get $c)))
+          (f32.store (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2))) (f32.const 0))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $L3)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $R)))
+  )
+
+  ;; One task of a threaded elementwise job. gemm-wasm.ts runs tasks [0, ntasks) on the calling thread and its helper
+  ;; threads; the job block at $job holds [op, count, chunk, args…] (i32 words; p and scale as f32 bits) and task t
+  ;; covers items [t·chunk, min((t+1)·chunk, count)) — rows for binary (0) and softmax, elements for the others. Every
+  ;; item is computed exactly as one call over all of them computes it, so the split never changes a bit.
+  (func (export "run_task") (param $job i32) (param $t i32) (param $scratch i32)
+    (local $s i32) (local $len i32) (local $chunk i32) (local $lo i32) (local $b4 i32)
+    (local.set $chunk (i32.load offset=8 (local.get $job)))
+    (local.set $s (i32.mul (local.get $t) (local.get $chunk)))
+    (local.set $len (i32.sub (i32.load offset=4 (local.get $job)) (local.get $s)))
+    (if (i32.le_s (local.get $len) (i32.const 0)) (then (return)))
+    (if (i32.gt_u (local.get $len) (local.get $chunk)) (then (local.set $len (local.get $chunk))))
+    (local.set $b4 (i32.shl (local.get $s) (i32.const 2)))
+    (block $done
+      (block $sgrad (block $flat (block $softmax (block $smg (block $sm (block $sg (block $sig (block $drop (block $bin
+        (br_table $bin $drop $sig $sg $sm $smg $softmax $flat $sgrad $done (i32.load (local.get $job))))
+      ;; 0 binary: code, out, a, ars, b, brs, sb, ncols
+      (call $binary (i32.load offset=12 (local.get $job))
+        (i32.add (i32.load offset=16 (local.get $job))
+          (i32.mul (local.get $b4) (i32.load offset=40 (local.get $job))))
+        (i32.add (i32.load offset=20 (local.get $job)) (i32.mul (local.get $s) (i32.load offset=24 (local.get $job))))
+        (i32.load offset=24 (local.get $job))
+        (i32.add (i32.load offset=28 (local.get $job)) (i32.mul (local.get $s) (i32.load offset=32 (local.get $job))))
+        (i32.load offset=32 (local.get $job))
+        (i32.load offset=36 (local.get $job))
+        (local.get $len)
+        (i32.load offset=40 (local.get $job)))
+      (br $done))
+      ;; 1 dropout: x, out, lo, hi, k0, k1, p, scale — the counter of item s is (hi, lo) + s
+      (local.set $lo (i32.add (i32.load offset=20 (local.get $job)) (local.get $s)))
+      (call $dropout
+        (i32.add (i32.load offset=12 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=16 (local.get $job)) (local.get $b4))
+        (local.get $len)
+        (local.get $lo)
+        (i32.add (i32.load offset=24 (local.get $job)) (i32.lt_u (local.get $lo) (i32.load offset=20 (local.get $job))))
+        (i32.load offset=28 (local.get $job))
+        (i32.load offset=32 (local.get $job))
+        (f32.load offset=36 (local.get $job))
+        (f32.load offset=40 (local.get $job)))
+      (br $done))
+      ;; 2 sigmoid: x, out, silu
+      (call $sigmoid
+        (i32.add (i32.load offset=12 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=16 (local.get $job)) (local.get $b4))
+        (local.get $len)
+        (i32.load offset=20 (local.get $job)))
+      (br $done))
+      ;; 3 sigmoid_grad: x, dy, out, silu
+      (call $sigmoid_grad
+        (i32.add (i32.load offset=12 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=16 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=20 (local.get $job)) (local.get $b4))
+        (local.get $len)
+        (i32.load offset=24 (local.get $job)))
+      (br $done))
+      ;; 4 silu_mul: g, up, out
+      (call $silu_mul
+        (i32.add (i32.load offset=12 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=16 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=20 (local.get $job)) (local.get $b4))
+        (local.get $len))
+      (br $done))
+      ;; 5 silu_mul_grad: g, up, dy, dgate, dup
+      (call $silu_mul_grad
+        (i32.add (i32.load offset=12 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=16 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=20 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=24 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=28 (local.get $job)) (local.get $b4))
+        (local.get $len))
+      (br $done))
+      ;; 6 softmax rows: x, out, c, tq, causal, scale, flag (grad: 8)
+      (call $softmax_rows
+        (i32.load offset=12 (local.get $job))
+        (i32.load offset=16 (local.get $job))
+        (local.get $s)
+        (local.get $len)
+        (i32.load offset=20 (local.get $job))
+        (i32.load offset=24 (local.get $job))
+        (i32.load offset=28 (local.get $job))
+        (f32.load offset=32 (local.get $job))
+        (local.get $scratch)
+        (i32.add (local.get $job) (i32.const 124)))
+      (br $done))
+      ;; 7 binary over one flat row, split by elements: code, out, a, b, sb
+      (call $binary (i32.load offset=12 (local.get $job))
+        (i32.add (i32.load offset=16 (local.get $job)) (local.get $b4))
+        (i32.add (i32.load offset=20 (local.get $job)) (local.get $b4))
+        (i32.const 0)
+        (i32.add (i32.load offset=24 (local.get $job))
+          (select (local.get $b4) (i32.const 0) (i32.load offset=28 (local.get $job))))
+        (i32.const 0)
+        (i32.load offset=28 (local.get $job))
+        (i32.const 1)
+        (local.get $len))
+      (br $done))
+      ;; 8 softmax gradient rows: y, dy, out, c, tq, causal, scale
+      (call $softmax_grad_rows
+        (i32.load offset=12 (local.get $job))
+        (i32.load offset=16 (local.get $job))
+        (i32.load offset=20 (local.get $job))
+        (local.get $s)
+        (local.get $len)
+        (i32.load offset=24 (local.get $job))
+        (i32.load offset=28 (local.get $job))
+        (i32.load offset=32 (local.get $job))
+        (f32.load offset=36 (local.get $job)))
+    )
   )
 )

@@ -8,9 +8,12 @@
 /** What a helper receives: the compiled module, the shared memory and its place in the protocol. */
 export interface HelperData {
   module: WebAssembly.Module;
+  /** The elementwise module (elementwise.wat), whose run_task runs jobs of kind 1; null where it did not compile. */
+  ewModule: WebAssembly.Module | null;
   memory: WebAssembly.Memory;
   sync: number;
   job: number;
+  ewJob: number;
   scratch: number;
   index: number;
   bits: number;
@@ -28,8 +31,9 @@ export interface HelperHost {
 
 /** A helper's code: claims tasks of published jobs until told to exit (word indices as S_* in gemm-wasm.ts). */
 const HELPER_MAIN = `
-function main({ module, memory, sync, job, scratch, index, bits, spin }) {
+function main({ module, ewModule, memory, sync, job, ewJob, scratch, index, bits, spin }) {
   const run = new WebAssembly.Instance(module, { env: { memory } }).exports.run_task;
+  const ew = ewModule ? new WebAssembly.Instance(ewModule, { env: { memory } }).exports.run_task : null;
   const I = new Int32Array(memory.buffer, sync, 16);
   const MASK = (1 << bits) - 1;
   function waitPacked(np) {
@@ -49,7 +53,10 @@ function main({ module, memory, sync, job, scratch, index, bits, spin }) {
       if (Atomics.compareExchange(I, 0, v, v + 1) !== v) continue;
       const np = Atomics.load(I, 6);
       if (t >= np) waitPacked(np);
-      try { run(job, t, scratch); } catch { Atomics.store(I, 4, 1); }
+      try {
+        if (Atomics.load(I, 8) === 0) run(job, t, scratch);
+        else ew(ewJob, t, scratch);
+      } catch { Atomics.store(I, 4, 1); }
       if (t < np) { Atomics.add(I, 7, 1); Atomics.notify(I, 7); }
       if (Atomics.add(I, 1, 1) + 1 === n) Atomics.notify(I, 1);
     }

@@ -15,6 +15,7 @@
  * may not `Atomics.wait` (a page's main thread), or with no helper source, everything runs on the calling thread;
  * {@link cpuThreading} says which.
  */
+import { ELEMENTWISE_WASM_BASE64, ELEMENTWISE_WASM_SHARED_BASE64 } from './elementwise-wasm.generated.js';
 import { GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64 } from './gemm-wasm.generated.js';
 import { type HelperHost, helperHost } from './gemm-helpers.js';
 
@@ -52,7 +53,12 @@ const S_FAIL = 4; // set by a helper whose task threw
 const S_ACTIVE = 5; // helpers 1..S_ACTIVE take part; -1 tells every helper to exit
 const S_NPACK = 6; // tasks [0, S_NPACK) of the current job pack B; the others must wait for them
 const S_PACKED = 7; // pack tasks finished in the current job
+const S_KIND = 8; // what the current job's tasks run: KIND_GEMM or KIND_ELEMENTWISE
+const KIND_GEMM = 0;
+const KIND_ELEMENTWISE = 1;
 const JOB = 256; // parameter block read by run_task (25 i32 words, see gemm.wat)
+/** Parameter block of an elementwise job (32 i32 words, read by elementwise.wat's run_task). */
+export const ELEMENTWISE_JOB = 384;
 const SCRATCH = 512; // per-thread scratch areas (slot 0: the calling thread, slot w: helper w)
 const SCRATCH_BYTES = align64((MCB * KB + MR * NR) * 4);
 
@@ -60,11 +66,15 @@ function align64(x: number): number {
   return (x + 63) & ~63;
 }
 
+type RunTask = (job: number, task: number, scratch: number) => void;
+
 interface WasmState {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   shared: boolean;
-  runTask: (job: number, task: number, scratch: number) => void;
+  runTask: RunTask;
+  /** The elementwise module (elementwise.wat) on the same memory, or null where it does not compile. */
+  elementwise: { module: WebAssembly.Module; exports: WebAssembly.Exports; runTask: RunTask } | null;
   f32: Float32Array;
   i32: Int32Array;
   /** Scratch slots reserved after SCRATCH. */
@@ -101,12 +111,21 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, shared: boolean): WasmState
   const module = new WebAssembly.Module(bytes);
   const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const runTask = instance.exports.run_task as WasmState['runTask'];
+  const runTask = instance.exports.run_task as RunTask;
+  let elementwise: WasmState['elementwise'] = null;
+  try {
+    const ewModule = new WebAssembly.Module(decode(shared ? ELEMENTWISE_WASM_SHARED_BASE64 : ELEMENTWISE_WASM_BASE64));
+    const ewExports = new WebAssembly.Instance(ewModule, { env: { memory } }).exports;
+    elementwise = { module: ewModule, exports: ewExports, runTask: ewExports.run_task as RunTask };
+  } catch {
+    elementwise = null; // the GEMM still works; elementwise kernels stay in JavaScript
+  }
   return {
     module,
     memory,
     shared,
     runTask,
+    elementwise,
     f32: new Float32Array(memory.buffer),
     i32: new Int32Array(memory.buffer),
     scratchSlots: 1,
@@ -170,10 +189,13 @@ function ensureBytes(s: WasmState, bytes: number): boolean {
 export interface WasmArena {
   memory: WebAssembly.Memory;
   shared: boolean;
+  /** The elementwise module's exports on this memory (null where it did not compile). */
+  elementwise: WebAssembly.Exports | null;
   /** Byte offset where the region starts (64-byte aligned). */
   base: number;
-  /** A view of the whole memory as it is now (the memory may grow at the next call). */
+  /** Views of the whole memory as it is now (the memory may grow at the next call). */
   f32: Float32Array;
+  i32: Int32Array;
 }
 
 /**
@@ -184,9 +206,18 @@ export interface WasmArena {
 export function wasmKernelArena(bytes: number): WasmArena | null {
   const s = getState();
   if (!s) return null;
+  // a job large enough for helpers starts them first: their scratch slots come before the region
+  if (pool === undefined && bytes >= 4 * ELEMENTWISE_THREAD_MIN) getPool(s);
   const base = align64(SCRATCH + s.scratchSlots * SCRATCH_BYTES);
   if (!ensureBytes(s, base + bytes)) return null;
-  return { memory: s.memory, shared: s.shared, base, f32: s.f32 };
+  return {
+    memory: s.memory,
+    shared: s.shared,
+    elementwise: s.elementwise?.exports ?? null,
+    base,
+    f32: s.f32,
+    i32: s.i32,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -221,9 +252,11 @@ function spawnHelper(s: WasmState, p: Pool, host: HelperHost): void {
   };
   const data = {
     module: s.module,
+    ewModule: s.elementwise?.module ?? null,
     memory: s.memory,
     sync: p.sync * 4,
     job: JOB,
+    ewJob: ELEMENTWISE_JOB,
     scratch: SCRATCH + index * SCRATCH_BYTES,
     index,
     bits: TICKET_BITS,
@@ -346,9 +379,11 @@ export function gemmThreads(): number {
  * Run tasks [0, ntasks) of the job in the parameter block, with helpers if `p` is given. The first `npack` tasks pack
  * B; a thread that claims a later task first waits until they are all finished.
  */
-function runJob(s: WasmState, p: Pool | null, ntasks: number, npack: number): void {
+function runJob(s: WasmState, p: Pool | null, ntasks: number, npack: number, kind = KIND_GEMM): void {
+  const run = kind === KIND_GEMM ? s.runTask : (s.elementwise as NonNullable<WasmState['elementwise']>).runTask;
+  const job = kind === KIND_GEMM ? JOB : ELEMENTWISE_JOB;
   if (!p || ntasks < 2) {
-    for (let t = 0; t < ntasks; t++) s.runTask(JOB, t, SCRATCH);
+    for (let t = 0; t < ntasks; t++) run(job, t, SCRATCH);
     return;
   }
   const I = s.i32;
@@ -361,6 +396,7 @@ function runJob(s: WasmState, p: Pool | null, ntasks: number, npack: number): vo
   Atomics.store(I, base + S_PACKED, 0);
   Atomics.store(I, base + S_DONE, 0);
   Atomics.store(I, base + S_FAIL, 0);
+  Atomics.store(I, base + S_KIND, kind);
   Atomics.store(I, base + S_TICKET, tag);
   Atomics.add(I, base + S_GEN, 1);
   Atomics.notify(I, base + S_GEN);
@@ -371,7 +407,7 @@ function runJob(s: WasmState, p: Pool | null, ntasks: number, npack: number): vo
     if (t >= ntasks) break;
     if (Atomics.compareExchange(I, base + S_TICKET, v, v + 1) !== v) continue;
     if (t >= npack) waitAtLeast(I, base + S_PACKED, npack);
-    s.runTask(JOB, t, SCRATCH);
+    run(job, t, SCRATCH);
     if (t < npack) {
       Atomics.add(I, base + S_PACKED, 1);
       Atomics.notify(I, base + S_PACKED);
@@ -389,8 +425,21 @@ function runJob(s: WasmState, p: Pool | null, ntasks: number, npack: number): vo
     Atomics.store(I, base + S_ACTIVE, -1);
     Atomics.notify(I, base + S_GEN);
     for (const w of p.workers) w.terminate();
-    for (let t = 0; t < ntasks; t++) s.runTask(JOB, t, SCRATCH);
+    for (let t = 0; t < ntasks; t++) run(job, t, SCRATCH);
   }
+}
+
+/** Elementwise jobs with fewer items than this run on the calling thread only (waking a helper costs ~10 µs). */
+export const ELEMENTWISE_THREAD_MIN = 16384;
+
+/**
+ * Run tasks [0, ntasks) of the elementwise job whose parameters the caller wrote at {@link ELEMENTWISE_JOB}
+ * (elementwise.wat's run_task), on helper threads too when `threaded` and helpers can run. Synchronous.
+ */
+export function runElementwiseJob(ntasks: number, threaded: boolean): void {
+  const s = getState();
+  if (!s?.elementwise) throw new Error('runElementwiseJob: the elementwise module is unavailable');
+  runJob(s, threaded && ntasks >= 2 ? getPool(s) : null, ntasks, 0, KIND_ELEMENTWISE);
 }
 
 /** Poll, then sleep, until I[i] >= value (the 20 ms timeout only guards against a missed notify). */

@@ -12,8 +12,7 @@
 import type { BinaryOp } from '../../kernels.js';
 import type { Shape } from '../../shape.js';
 import { collapseBroadcast } from './broadcast.js';
-import { ELEMENTWISE_WASM_BASE64, ELEMENTWISE_WASM_SHARED_BASE64 } from './elementwise-wasm.generated.js';
-import { decode, wasmKernelArena } from './gemm-wasm.js';
+import { ELEMENTWISE_JOB, ELEMENTWISE_THREAD_MIN, runElementwiseJob, wasmKernelArena } from './gemm-wasm.js';
 import { sigmoid } from '../../math.js';
 
 /** Outputs smaller than this stay in JavaScript (the fixed cost of the copies and the call dominates). */
@@ -48,9 +47,17 @@ interface ElementwiseExports {
   silu_mul_grad(g: number, up: number, dy: number, dgate: number, dup: number, n: number): void;
 }
 
-let exportsOf: ElementwiseExports | null | undefined;
 /** Kernel calls the SIMD path has run, per kernel (for tests: proof the path was taken). */
-export const simdCalls = { binary: 0, dropout: 0, sigmoid: 0, sigmoidGrad: 0, siluMul: 0, siluMulGrad: 0 };
+export const simdCalls = {
+  binary: 0,
+  dropout: 0,
+  sigmoid: 0,
+  sigmoidGrad: 0,
+  siluMul: 0,
+  siluMulGrad: 0,
+  softmax: 0,
+  softmaxGrad: 0,
+};
 let enabled = true;
 
 /** Turn the SIMD elementwise kernels off (false) or back on, e.g. to compare them with the JavaScript loops. */
@@ -58,26 +65,63 @@ export function setCpuSimdElementwise(on: boolean): void {
   enabled = on;
 }
 
+interface Arena {
+  k: ElementwiseExports;
+  base: number;
+  f32: Float32Array;
+  i32: Int32Array;
+}
+
 /** Room for `bytes` of operands in linear memory and the kernels instantiated on it, or null (use JavaScript). */
-function arena(bytes: number): { k: ElementwiseExports; base: number; f32: Float32Array } | null {
-  if (!enabled || exportsOf === null) return null;
+function arena(bytes: number): Arena | null {
+  if (!enabled) return null;
   const a = wasmKernelArena(bytes);
-  if (!a) {
-    if (exportsOf === undefined) exportsOf = null; // no wasm module at all here
-    return null;
-  }
-  if (exportsOf === undefined) {
-    try {
-      const bytes = decode(a.shared ? ELEMENTWISE_WASM_SHARED_BASE64 : ELEMENTWISE_WASM_BASE64);
-      const module = new WebAssembly.Module(bytes);
-      exportsOf = new WebAssembly.Instance(module, { env: { memory: a.memory } })
-        .exports as unknown as ElementwiseExports;
-    } catch {
-      exportsOf = null;
-      return null;
-    }
-  }
-  return { k: exportsOf, base: a.base, f32: a.f32 };
+  if (!a?.elementwise) return null;
+  return { k: a.elementwise as unknown as ElementwiseExports, base: a.base, f32: a.f32, i32: a.i32 };
+}
+
+/** Job codes of elementwise.wat's run_task. */
+const OP = {
+  binary: 0,
+  dropout: 1,
+  sigmoid: 2,
+  sigmoidGrad: 3,
+  siluMul: 4,
+  siluMulGrad: 5,
+  softmax: 6,
+  binaryFlat: 7,
+  softmaxGrad: 8,
+} as const;
+/** Most tasks one elementwise job is split into, and the least elements a task gets. */
+const MAX_TASKS = 16;
+const TASK_MIN_ELEMENTS = 8192;
+
+/**
+ * Run `op` over `count` items (rows of `itemElements` for binary, elements for the others) as one job of
+ * elementwise.wat's run_task, split into tasks that helper threads share when the job is large. `ints` and then
+ * `floats` (stored as f32) are the op's arguments.
+ */
+function runOp(
+  mem: Arena,
+  op: number,
+  count: number,
+  itemElements: number,
+  ints: number[],
+  floats: number[] = [],
+): void {
+  const elements = count * itemElements;
+  const tasks =
+    elements >= ELEMENTWISE_THREAD_MIN ? Math.min(MAX_TASKS, count, Math.floor(elements / TASK_MIN_ELEMENTS)) : 1;
+  let chunk = Math.ceil(count / Math.max(tasks, 1));
+  if (itemElements === 1) chunk = (chunk + 3) & ~3; // whole SIMD vectors per task
+  const J = ELEMENTWISE_JOB >> 2;
+  const I = mem.i32;
+  I[J] = op;
+  I[J + 1] = count;
+  I[J + 2] = chunk;
+  for (let i = 0; i < ints.length; i++) I[J + 3 + i] = ints[i];
+  for (let i = 0; i < floats.length; i++) mem.f32[J + 3 + ints.length + i] = floats[i];
+  runElementwiseJob(Math.ceil(count / chunk), tasks > 1);
 }
 
 /** Whether the SIMD elementwise kernels run here. */
@@ -134,6 +178,18 @@ export function simdBinary(
   const ars = rank >= 2 ? 4 * sa[rank - 2] : 0;
   const brs = rank >= 2 ? 4 * sb[rank - 2] : 0;
   const outer = out.length / (rows * n);
+  if (rows === 1 && outer === 1) {
+    runOp(mem, OP.binaryFlat, n, 1, [code, O, A, B, sbInner]);
+    out.set(mem.f32.subarray(O >> 2, (O >> 2) + out.length));
+    simdCalls.binary++;
+    return true;
+  }
+  if (outer === 1) {
+    runOp(mem, OP.binary, rows, n, [code, O, A, ars, B, brs, sbInner, n]);
+    out.set(mem.f32.subarray(O >> 2, (O >> 2) + out.length));
+    simdCalls.binary++;
+    return true;
+  }
   const idx = new Array<number>(Math.max(rank - 2, 0)).fill(0);
   let ia = 0;
   let ib = 0;
@@ -173,7 +229,7 @@ export function simdDropout(
   const mem = arena(4 * n);
   if (!mem) return false;
   mem.f32.set(x, mem.base >> 2);
-  mem.k.dropout(mem.base, mem.base, n, lo | 0, hi | 0, k0 | 0, k1 | 0, p32, scale);
+  runOp(mem, OP.dropout, n, 1, [mem.base, mem.base, lo | 0, hi | 0, k0 | 0, k1 | 0], [p32, scale]);
   out.set(mem.f32.subarray(mem.base >> 2, (mem.base >> 2) + n));
   simdCalls.dropout++;
   return true;
@@ -211,7 +267,7 @@ export function simdSigmoid(x: Float32Array, out: Float32Array, silu: boolean): 
   const mem = arena(4 * n);
   if (!mem) return false;
   mem.f32.set(x, mem.base >> 2);
-  mem.k.sigmoid(mem.base, mem.base, n, silu ? 1 : 0);
+  runOp(mem, OP.sigmoid, n, 1, [mem.base, mem.base, silu ? 1 : 0]);
   out.set(mem.f32.subarray(mem.base >> 2, (mem.base >> 2) + n));
   simdCalls.sigmoid++;
   return true;
@@ -228,7 +284,7 @@ export function simdSigmoidGrad(x: Float32Array, dy: Float32Array, out: Float32A
   const D = X + bytes;
   mem.f32.set(x, X >> 2);
   mem.f32.set(dy, D >> 2);
-  mem.k.sigmoid_grad(X, D, X, n, silu ? 1 : 0);
+  runOp(mem, OP.sigmoidGrad, n, 1, [X, D, X, silu ? 1 : 0]);
   out.set(mem.f32.subarray(X >> 2, (X >> 2) + n));
   simdCalls.sigmoidGrad++;
   return true;
@@ -245,7 +301,7 @@ export function simdSiluMul(g: Float32Array, up: Float32Array, out: Float32Array
   const U = G + bytes;
   mem.f32.set(g, G >> 2);
   mem.f32.set(up, U >> 2);
-  mem.k.silu_mul(G, U, G, n);
+  runOp(mem, OP.siluMul, n, 1, [G, U, G]);
   out.set(mem.f32.subarray(G >> 2, (G >> 2) + n));
   simdCalls.siluMul++;
   return true;
@@ -273,9 +329,69 @@ export function simdSiluMulGrad(
   mem.f32.set(g, G >> 2);
   mem.f32.set(up, U >> 2);
   mem.f32.set(dy, D >> 2);
-  mem.k.silu_mul_grad(G, U, D, D, U, n); // outputs over dy (d gate) and up (d up): read before written
+  runOp(mem, OP.siluMulGrad, n, 1, [G, U, D, D, U]); // outputs over dy (d gate) and up (d up): read before written
   dgate.set(mem.f32.subarray(D >> 2, (D >> 2) + n));
   dup.set(mem.f32.subarray(U >> 2, (U >> 2) + n));
   simdCalls.siluMulGrad++;
+  return true;
+}
+
+/** Longest softmax row the kernels take (its float64 exponentials use 8 bytes a key of a thread's scratch). */
+const SOFTMAX_MAX_KEYS = 8192;
+
+/** Whether the rows' causal limits keep at least one key visible in every row (else JavaScript handles them). */
+function softmaxRowsFit(c: number, tq: number, causal: boolean): boolean {
+  return c >= 1 && c <= SOFTMAX_MAX_KEYS && tq >= 1 && (!causal || c >= tq);
+}
+
+/**
+ * maskedSoftmax without a mask over rows of c keys (row r is query r mod tq), as kernels/maskedSoftmax.ts's loop
+ * computes it. False (out untouched) without the kernel, for rows it does not take, or when a row's maximum is NaN.
+ */
+export function simdMaskedSoftmax(
+  x: Float32Array,
+  out: Float32Array,
+  c: number,
+  tq: number,
+  causal: boolean,
+  scale: number,
+): boolean {
+  const n = x.length;
+  if (n < SIMD_MIN_ELEMENTS || !softmaxRowsFit(c, tq, causal) || !simdSigmoidMatchesMathExp()) return false;
+  const mem = arena(align(4 * n) + 64); // + 64: the exponentials read two scores at a time
+  if (!mem) return false;
+  const X = mem.base;
+  mem.f32.set(x, X >> 2);
+  const flag = (ELEMENTWISE_JOB >> 2) + 31;
+  mem.i32[flag] = 0;
+  runOp(mem, OP.softmax, n / c, c, [X, X, c, tq, causal ? 1 : 0], [scale]);
+  if (mem.i32[flag] !== 0) return false;
+  out.set(mem.f32.subarray(X >> 2, (X >> 2) + n));
+  simdCalls.softmax++;
+  return true;
+}
+
+/** maskedSoftmax's gradient without a mask, as kernels/maskedSoftmaxGrad.ts's loop. False (out untouched) without the kernel. */
+export function simdMaskedSoftmaxGrad(
+  y: Float32Array,
+  dy: Float32Array,
+  out: Float32Array,
+  c: number,
+  tq: number,
+  causal: boolean,
+  scale: number,
+): boolean {
+  const n = y.length;
+  if (n < SIMD_MIN_ELEMENTS || dy.length !== n || !softmaxRowsFit(c, tq, causal)) return false;
+  const bytes = align(4 * n);
+  const mem = arena(2 * bytes);
+  if (!mem) return false;
+  const Y = mem.base;
+  const D = Y + bytes;
+  mem.f32.set(y, Y >> 2);
+  mem.f32.set(dy, D >> 2);
+  runOp(mem, OP.softmaxGrad, n / c, c, [Y, D, D, c, tq, causal ? 1 : 0], [scale]);
+  out.set(mem.f32.subarray(D >> 2, (D >> 2) + n));
+  simdCalls.softmaxGrad++;
   return true;
 }

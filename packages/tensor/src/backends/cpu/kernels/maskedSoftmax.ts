@@ -2,6 +2,7 @@ import { broadcastStrides } from '../../../shape.js';
 import type { TensorInfo } from '../../../kernels.js';
 import type { CpuBackend } from '../backend.js';
 import { cpuKernel } from '../kernel.js';
+import { simdMaskedSoftmax } from '../simd.js';
 
 /** What a masked score becomes (Hugging Face: the dtype's lowest value, not −∞). */
 const F32_LOWEST = -3.4028234663852886e38;
@@ -35,6 +36,12 @@ export function forEachMaskedRow(
   }
 }
 
+/** Whether a bool mask keeps every key (then masking changes nothing, bit for bit). */
+export function hidesNothing(mask: Uint8Array): boolean {
+  for (let i = 0; i < mask.length; i++) if (mask[i] === 0) return false;
+  return true;
+}
+
 export const maskedSoftmax = cpuKernel('maskedSoftmax', (be, [x, mask], { scale, causal }) => {
   const xv = be.values(x);
   const { out, values } = be.output(x.shape, 'f32', false);
@@ -42,6 +49,11 @@ export const maskedSoftmax = cpuKernel('maskedSoftmax', (be, [x, mask], { scale,
   const c = x.shape[rank - 1] ?? 1;
   const tq = rank >= 2 ? x.shape[rank - 2] : 1;
   const s32 = Math.fround(scale);
+  // without a mask (or with one that hides nothing, as a batch without padding has): the SIMD kernel, the same
+  // bits as the loops below
+  const noMask = !mask || hidesNothing(be.values<Uint8Array>(mask));
+  if (noMask && xv instanceof Float32Array && simdMaskedSoftmax(xv, values as Float32Array, c, tq, causal, s32))
+    return out;
   // the masked scores as f32, exactly what mul + where would have stored
   const row = new Float32Array(c);
   const ex = new Float64Array(c);

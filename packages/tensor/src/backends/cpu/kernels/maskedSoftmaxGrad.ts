@@ -1,5 +1,6 @@
 import { cpuKernel } from '../kernel.js';
-import { forEachMaskedRow } from './maskedSoftmax.js';
+import { simdMaskedSoftmaxGrad } from '../simd.js';
+import { forEachMaskedRow, hidesNothing } from './maskedSoftmax.js';
 
 export const maskedSoftmaxGrad = cpuKernel('maskedSoftmaxGrad', (be, [y, dy, mask], { scale, causal }) => {
   const yv = be.values(y);
@@ -9,6 +10,10 @@ export const maskedSoftmaxGrad = cpuKernel('maskedSoftmaxGrad', (be, [y, dy, mas
   const c = y.shape[rank - 1] ?? 1;
   const tq = rank >= 2 ? y.shape[rank - 2] : 1;
   const s32 = Math.fround(scale);
+  // without a mask (or one that hides nothing): the SIMD kernel, the same bits as the loop below
+  const f32 = yv instanceof Float32Array && dv instanceof Float32Array;
+  const noMask = !mask || hidesNothing(be.values<Uint8Array>(mask));
+  if (noMask && f32 && simdMaskedSoftmaxGrad(yv, dv, values as Float32Array, c, tq, causal, s32)) return out;
   forEachMaskedRow(be, y, mask, (r, i, mv, mo, ms) => {
     const o = r * c;
     let s = 0;

@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  add,
+  dropout,
+  Generator,
+  initBackend,
+  maskedSoftmax,
+  mul,
+  setCpuSimdElementwise,
+  silu,
+  siluMul,
+  type Tensor,
+  tensor,
+} from '../src/index.js';
+import { gemmThreadStats } from '../src/backends/cpu/gemm-wasm.js';
+import { simdCalls } from '../src/backends/cpu/simd.js';
+
+// Large elementwise jobs are split into tasks that the GEMM's helper threads share (elementwise.wat's run_task). A
+// split must never change a bit: every case is compared with the JavaScript loops, and the softmax kernels also with
+// an independent float64 reference.
+
+await initBackend('cpu');
+
+const bits = (v: ArrayLike<number>): (number | 'NaN')[] => {
+  const f = Float32Array.from(v);
+  const u = new Uint32Array(f.buffer);
+  return Array.from(f, (x, i) => (Number.isNaN(x) ? 'NaN' : u[i]));
+};
+
+function randomValues(n: number, seed: number, spread = 8): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s >>> 8) / 2 ** 24 - 0.5) * spread;
+  }
+  return out;
+}
+
+/** f() with the SIMD kernels on or off (off: the JavaScript loops). */
+function withSimd(on: boolean, f: () => Tensor): Float32Array {
+  setCpuSimdElementwise(on);
+  try {
+    return f().dataSync() as Float32Array;
+  } finally {
+    setCpuSimdElementwise(true);
+  }
+}
+
+afterEach(() => setCpuSimdElementwise(true));
+
+/** Softmax over the visible keys in float64: an independent reference for maskedSoftmax (no mask). */
+function softmaxReference(x: Float32Array, c: number, tq: number, causal: boolean, scale: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < x.length / c; r++) {
+    const last = causal ? Math.min((r % tq) + c - tq, c - 1) : c - 1;
+    if (last < 0) {
+      out.fill(1 / c, r * c, (r + 1) * c); // every key hidden: all scores are the lowest f32, a uniform row
+      continue;
+    }
+    let mx = -Infinity;
+    for (let j = 0; j <= last; j++) mx = Math.max(mx, Math.fround(x[r * c + j] * Math.fround(scale)));
+    let s = 0;
+    for (let j = 0; j <= last; j++) s += Math.exp(Math.fround(x[r * c + j] * Math.fround(scale)) - mx);
+    for (let j = 0; j <= last; j++) out[r * c + j] = Math.exp(Math.fround(x[r * c + j] * Math.fround(scale)) - mx) / s;
+  }
+  return out;
+}
+
+describe('threaded elementwise jobs (CPU)', () => {
+  it('large jobs are published to the helper threads and give the bits of the JavaScript loops', async () => {
+    const n = 1 << 17;
+    const a = tensor(randomValues(n, 1), [n]);
+    const b = tensor(randomValues(n, 2), [n]);
+    const rows = tensor(randomValues(n, 3), [256, 512]);
+    const col = tensor(randomValues(512, 4), [512]);
+    const gen = new Generator(7);
+    const cases: [string, () => Tensor][] = [
+      ['add', () => add(a, b)],
+      ['mul row broadcast', () => mul(rows, col)],
+      ['silu', () => silu(a)],
+      ['siluMul', () => siluMul(a, b)],
+      [
+        'dropout',
+        () => {
+          gen.setState({ counter: 2 ** 32 - 70_000 }); // the counter's low word wraps inside a task
+          return dropout(a, 0.3, { generator: gen });
+        },
+      ],
+    ];
+    const before = gemmThreadStats();
+    // helpers start asynchronously: until one is up the calling thread runs every task itself, with the same bits
+    const deadline = Date.now() + 20_000;
+    do {
+      for (const [name, f] of cases) expect(bits(withSimd(true, f)), name).toEqual(bits(withSimd(false, f)));
+      await new Promise((r) => setTimeout(r, 20));
+    } while (gemmThreadStats().helperTasks === before.helperTasks && Date.now() < deadline);
+    expect(gemmThreadStats().jobs).toBeGreaterThan(before.jobs);
+    expect(gemmThreadStats().helperTasks).toBeGreaterThan(before.helperTasks);
+    for (const [name, f] of cases) expect(bits(withSimd(true, f)), name).toEqual(bits(withSimd(false, f)));
+  });
+
+  // [batch..., tq, c, causal]: causal squares, more keys than queries (a KV cache), odd lengths, one key
+  const shapes: [number[], boolean][] = [
+    [[4, 3, 64, 64], true],
+    [[2, 5, 17, 33], true],
+    [[3, 2, 19, 19], false],
+    [[2, 7, 130], false],
+    [[1, 2048, 1], true],
+    [[8, 4, 128, 128], true],
+  ];
+  for (const [shape, causal] of shapes) {
+    it(`maskedSoftmax ${shape.join('×')}${causal ? ' causal' : ''}: the JavaScript bits, float64 within 1e-6`, () => {
+      const size = shape.reduce((p, d) => p * d, 1);
+      const c = shape[shape.length - 1];
+      const tq = shape.length >= 2 ? shape[shape.length - 2] : 1;
+      const xv = randomValues(size, size, 20);
+      const x = tensor(xv, shape);
+      const scale = 0.17677669529663687;
+      const calls = simdCalls.softmax;
+      const fast = withSimd(true, () => maskedSoftmax(x, { scale, causal }));
+      expect(simdCalls.softmax - calls).toBe(size >= 1024 && (!causal || c >= tq) ? 1 : 0);
+      expect(bits(fast)).toEqual(bits(withSimd(false, () => maskedSoftmax(x, { scale, causal }))));
+      const ref = softmaxReference(xv, c, tq, causal, scale);
+      let err = 0;
+      for (let i = 0; i < size; i++) err = Math.max(err, Math.abs(fast[i] - ref[i]));
+      expect(err).toBeLessThan(1e-6);
+      // the gradient of Σ w·softmax against the JavaScript loop and float64 (−Σ_j w_j y_j + w_i) y_i · scale
+      const w = tensor(randomValues(size, size + 1), shape);
+      const gradOf = () => {
+        const t = tensor(xv, shape);
+        t.requiresGrad = true;
+        mul(maskedSoftmax(t, { scale, causal }), w).sum().backward();
+        return t.grad as Tensor;
+      };
+      const gFast = withSimd(true, gradOf);
+      expect(bits(gFast)).toEqual(bits(withSimd(false, gradOf)));
+      const wv = w.dataSync();
+      let gErr = 0;
+      for (let r = 0; r < size / c; r++) {
+        let dot = 0;
+        for (let j = 0; j < c; j++) dot += ref[r * c + j] * wv[r * c + j];
+        for (let j = 0; j < c; j++) {
+          const g = ref[r * c + j] * (wv[r * c + j] - dot) * scale;
+          gErr = Math.max(gErr, Math.abs(gFast[r * c + j] - g));
+        }
+      }
+      expect(gErr).toBeLessThan(1e-5);
+    });
+  }
+
+  it('maskedSoftmax with a mask that hides nothing (a batch without padding) takes the SIMD kernel, same bits', () => {
+    const shape = [2, 3, 32, 32];
+    const x = tensor(randomValues(6144, 11), shape);
+    const keep = tensor(new Uint8Array(64).fill(1), [2, 1, 1, 32], { dtype: 'bool' });
+    const calls = simdCalls.softmax;
+    const fast = withSimd(true, () => maskedSoftmax(x, { scale: 0.3, causal: true, mask: keep }));
+    expect(simdCalls.softmax - calls).toBe(1);
+    expect(bits(fast)).toEqual(bits(withSimd(false, () => maskedSoftmax(x, { scale: 0.3, causal: true, mask: keep }))));
+    expect(bits(fast)).toEqual(bits(withSimd(false, () => maskedSoftmax(x, { scale: 0.3, causal: true }))));
+  });
+
+  it('maskedSoftmax rows with NaN or infinite scores fall back to the JavaScript loop (same bits)', () => {
+    const shape = [2, 2, 32, 32];
+    const xv = randomValues(4096, 9);
+    xv[5 * 32 + 3] = Number.NaN;
+    xv[40 * 32] = Number.POSITIVE_INFINITY;
+    xv[70 * 32 + 1] = Number.NEGATIVE_INFINITY;
+    const x = tensor(xv, shape);
+    for (const causal of [true, false]) {
+      const fast = withSimd(true, () => maskedSoftmax(x, { scale: 0.5, causal }));
+      expect(bits(fast)).toEqual(bits(withSimd(false, () => maskedSoftmax(x, { scale: 0.5, causal }))));
+    }
+  });
+});
