@@ -4,7 +4,7 @@
  *
  *   pnpm build && tsx bench/train-step.ts [--backend cpu|webgpu] [--model tiny|llama23m] [--method lora|dora]
  *       [--batch 8] [--seq 128] [--steps 6] [--warmup 2] [--log-every 10] [--tokens FILE] [--json FILE]
- *       [--by-kernel] [--kernel-times]
+ *       [--by-kernel] [--kernel-times] [--kernel-shapes]
  *
  * Models: `tiny` is the embedded tiny LLaMA (@peftjs/tiny-llama, 0.76M parameters, pretrained weights);
  * `llama23m` is a freshly initialised LLaMA of 23.5M parameters (hidden 512, ffn 1376, 8 layers, 8 heads / 4 kv
@@ -114,15 +114,18 @@ if (process.argv.includes('--by-kernel') && 'dispatch' in backend) {
     orig(p, ...rest);
   };
 }
-// --kernel-times: milliseconds per kernel (matmuls also by m×n×k) over the timed steps, on the calling thread
+// --kernel-times: milliseconds per kernel (matmuls also by m×n×k) over the timed steps, on the calling thread;
+// --kernel-shapes: the same, every kernel keyed by its input shapes
 const kernelMs = new Map<string, { ms: number; calls: number }>();
 let timingKernels = false;
-if (process.argv.includes('--kernel-times')) {
+const allShapes = process.argv.includes('--kernel-shapes');
+if (process.argv.includes('--kernel-times') || allShapes) {
   observeKernels((name, inputs, ms) => {
     if (!timingKernels) return;
     let key: string = name;
     const [a, b] = inputs;
     if (name === 'matmul' && a && b) key = `matmul ${a.shape.join('x')} @ ${b.shape.join('x')}`;
+    else if (allShapes && a) key = `${name} ${inputs.map((t) => t?.shape.join('x') ?? '-').join(', ')}`;
     const e = kernelMs.get(key) ?? { ms: 0, calls: 0 };
     e.ms += ms;
     e.calls++;

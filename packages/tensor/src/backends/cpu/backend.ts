@@ -4,6 +4,7 @@ import { allocTyped } from '../../dtype.js';
 import type { DataId, TensorInfo } from '../../kernels.js';
 import type { Shape } from '../../shape.js';
 import { sizeOf } from '../../shape.js';
+import { heapAllocF32, heapFreeF32, heapOffset } from './wasm-memory.js';
 
 const EMPTY = new Float32Array(0);
 /** Arrays below this many elements are cheaper to allocate than to pool. */
@@ -21,6 +22,18 @@ const classNameOf = (dtype: DType): string => {
   return c;
 };
 
+/**
+ * f32 arrays at least this long live on the WebAssembly heap where it is shared (wasm-memory.ts), so that the wasm
+ * kernels read and write them in place; smaller ones are cheaper as plain arrays.
+ */
+const HEAP_MIN_ELEMENTS = 4096;
+
+/** Frees the heap block of a tensor that was never disposed, once the garbage collector reclaims its buffer. */
+const heapFinalizer =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<[number, number]>(([off, n]) => heapFreeF32(off, n))
+    : null;
+
 /** A CPU buffer: a typed array owned by the backend. */
 export interface CpuData {
   values: TypedArray;
@@ -37,11 +50,32 @@ export class CpuBackend implements Backend {
   private freeBytes = 0;
   /** Most bytes kept in released arrays for reuse. */
   maxPooledBytes = 256 * 2 ** 20;
+  /** Keep large f32 tensors on the WebAssembly heap (where it is shared); false: plain arrays only. */
+  useWasmHeap = true;
+
+  /** A new array for a tensor: large f32 ones on the wasm heap where possible. */
+  private allocate(dtype: DType, n: number, zeroed: boolean): TypedArray {
+    if (dtype === 'f32' && n >= HEAP_MIN_ELEMENTS && this.useWasmHeap) {
+      const v = heapAllocF32(n, zeroed);
+      if (v) return v;
+    }
+    return allocTyped(dtype, n);
+  }
+
+  /** A buffer over `values`; a heap array's block is freed if the buffer is collected without being released. */
+  private wrap(values: TypedArray): CpuData {
+    const data: CpuData = { values };
+    if (heapFinalizer && values.length >= HEAP_MIN_ELEMENTS) {
+      const off = heapOffset(values);
+      if (off >= 0) heapFinalizer.register(data, [off, values.length], data);
+    }
+    return data;
+  }
 
   upload(values: TypedArray, dtype: DType): DataId {
-    const copy = allocTyped(dtype, values.length);
+    const copy = this.allocate(dtype, values.length, false);
     copy.set(values);
-    return { values: copy } satisfies CpuData;
+    return this.wrap(copy);
   }
   async read(dataId: DataId, dtype: DType, size: number): Promise<TypedArray> {
     return this.readSync(dataId, dtype, size);
@@ -53,7 +87,12 @@ export class CpuBackend implements Backend {
     const d = dataId as CpuData;
     const v = d.values;
     d.values = EMPTY;
-    if (v.length < MIN_POOLED || this.freeBytes + v.byteLength > this.maxPooledBytes) return;
+    const heap = v.length >= HEAP_MIN_ELEMENTS ? heapOffset(v) : -1;
+    if (heap >= 0) heapFinalizer?.unregister(d);
+    if (v.length < MIN_POOLED || this.freeBytes + v.byteLength > this.maxPooledBytes) {
+      if (heap >= 0) heapFreeF32(heap, v.length);
+      return;
+    }
     const k = poolKey(v);
     const list = this.free.get(k);
     if (list) list.push(v);
@@ -62,6 +101,11 @@ export class CpuBackend implements Backend {
   }
   /** Drop every pooled array (their memory goes back to the garbage collector). */
   purgePool(): void {
+    for (const list of this.free.values())
+      for (const v of list) {
+        const heap = v.length >= HEAP_MIN_ELEMENTS ? heapOffset(v) : -1;
+        if (heap >= 0) heapFreeF32(heap, v.length);
+      }
     this.free.clear();
     this.freeBytes = 0;
   }
@@ -94,7 +138,7 @@ export class CpuBackend implements Backend {
         values = reused as T;
       }
     }
-    values ??= allocTyped(dtype, n) as T;
-    return { out: { dataId: { values } satisfies CpuData, shape, dtype }, values };
+    values ??= this.allocate(dtype, n, zeroed) as T;
+    return { out: { dataId: this.wrap(values), shape, dtype }, values };
   }
 }

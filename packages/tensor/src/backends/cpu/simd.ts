@@ -12,7 +12,8 @@
 import type { BinaryOp } from '../../kernels.js';
 import type { Shape } from '../../shape.js';
 import { collapseBroadcast } from './broadcast.js';
-import { ELEMENTWISE_JOB, ELEMENTWISE_THREAD_MIN, runElementwiseJob, wasmKernelArena } from './gemm-wasm.js';
+import { ELEMENTWISE_JOB, heapOffset, wasmKernelArena } from './wasm-memory.js';
+import { ELEMENTWISE_THREAD_MIN, runElementwiseJob } from './wasm-threads.js';
 import { sigmoid } from '../../math.js';
 
 /** Outputs smaller than this stay in JavaScript (the fixed cost of the copies and the call dominates). */
@@ -134,6 +135,51 @@ const COMMUTATIVE: Partial<Record<BinaryOp, boolean>> = { add: true, mul: true }
 
 const align = (bytes: number) => (bytes + 63) & ~63;
 
+/** A kernel call's operands in linear memory: byte offsets of the inputs, then of the outputs. */
+interface Placed {
+  mem: Arena;
+  at: number[];
+  /** Copy the outputs that are not on the heap out of the scratch region. */
+  finish(): void;
+}
+
+/**
+ * Place a call's operands: arrays on the wasm heap (the CPU backend's large f32 tensors) where they are, the others
+ * copied into the scratch region (inputs now, outputs by `finish`). `slack`: bytes readable past each copied
+ * operand (the heap keeps such a tail past its top). Null without the kernels.
+ */
+function place(inputs: Float32Array[], outputs: Float32Array[], slack = 0): Placed | null {
+  const all = [...inputs, ...outputs];
+  const at = all.map((v) => heapOffset(v));
+  let bytes = 0;
+  const local: number[] = [];
+  for (let i = 0; i < all.length; i++) {
+    if (at[i] >= 0) continue;
+    const first = i < inputs.length ? all.indexOf(all[i]) : i; // an input given twice is copied once
+    if (first < i) continue;
+    local[i] = bytes;
+    bytes += align(4 * all[i].length + slack);
+  }
+  const mem = arena(bytes);
+  if (!mem) return null;
+  for (let i = 0; i < all.length; i++) {
+    if (at[i] >= 0) continue;
+    const first = i < inputs.length ? all.indexOf(all[i]) : i;
+    at[i] = first < i ? at[first] : mem.base + local[i];
+    if (i < inputs.length && first === i) mem.f32.set(all[i], at[i] >> 2);
+  }
+  return {
+    mem,
+    at,
+    finish() {
+      for (let j = 0; j < outputs.length; j++) {
+        const i = inputs.length + j;
+        if (heapOffset(outputs[j]) < 0) outputs[j].set(mem.f32.subarray(at[i] >> 2, (at[i] >> 2) + outputs[j].length));
+      }
+    },
+  };
+}
+
 /**
  * out = a op b (f32, broadcast to `shape`) with the SIMD kernel; false (out untouched) where the op or the broadcast
  * pattern has no SIMD form: the innermost collapsed axis must read a contiguously and b contiguously or as one
@@ -162,50 +208,36 @@ export function simdBinary(
   }
   const sbInner = sb[rank - 1];
   if (sbInner !== 0 && sbInner !== 1) return false;
-  const same = x === y;
-  const xBytes = align(4 * x.length);
-  const yBytes = same ? 0 : align(4 * y.length);
-  const mem = arena(xBytes + yBytes + 4 * out.length);
-  if (!mem) return false;
-  const A = mem.base;
-  const B = same ? A : A + xBytes;
-  const O = A + xBytes + yBytes;
-  mem.f32.set(x, A >> 2);
-  if (!same) mem.f32.set(y, B >> 2);
+  const placed = place([x, y], [out]);
+  if (!placed) return false;
+  const { mem } = placed;
+  const [A, B, O] = placed.at;
   // one call covers the last two collapsed axes; any outer axes are walked here
   const n = cs[rank - 1];
   const rows = rank >= 2 ? cs[rank - 2] : 1;
   const ars = rank >= 2 ? 4 * sa[rank - 2] : 0;
   const brs = rank >= 2 ? 4 * sb[rank - 2] : 0;
   const outer = out.length / (rows * n);
-  if (rows === 1 && outer === 1) {
-    runOp(mem, OP.binaryFlat, n, 1, [code, O, A, B, sbInner]);
-    out.set(mem.f32.subarray(O >> 2, (O >> 2) + out.length));
-    simdCalls.binary++;
-    return true;
-  }
-  if (outer === 1) {
-    runOp(mem, OP.binary, rows, n, [code, O, A, ars, B, brs, sbInner, n]);
-    out.set(mem.f32.subarray(O >> 2, (O >> 2) + out.length));
-    simdCalls.binary++;
-    return true;
-  }
-  const idx = new Array<number>(Math.max(rank - 2, 0)).fill(0);
-  let ia = 0;
-  let ib = 0;
-  for (let o = 0; o < outer; o++) {
-    mem.k.binary(code, O + 4 * o * rows * n, A + 4 * ia, ars, B + 4 * ib, brs, sbInner, rows, n);
-    for (let ax = rank - 3; ax >= 0; ax--) {
-      idx[ax]++;
-      ia += sa[ax];
-      ib += sb[ax];
-      if (idx[ax] < cs[ax]) break;
-      ia -= sa[ax] * cs[ax];
-      ib -= sb[ax] * cs[ax];
-      idx[ax] = 0;
+  if (rows === 1 && outer === 1) runOp(mem, OP.binaryFlat, n, 1, [code, O, A, B, sbInner]);
+  else if (outer === 1) runOp(mem, OP.binary, rows, n, [code, O, A, ars, B, brs, sbInner, n]);
+  else {
+    const idx = new Array<number>(Math.max(rank - 2, 0)).fill(0);
+    let ia = 0;
+    let ib = 0;
+    for (let o = 0; o < outer; o++) {
+      mem.k.binary(code, O + 4 * o * rows * n, A + 4 * ia, ars, B + 4 * ib, brs, sbInner, rows, n);
+      for (let ax = rank - 3; ax >= 0; ax--) {
+        idx[ax]++;
+        ia += sa[ax];
+        ib += sb[ax];
+        if (idx[ax] < cs[ax]) break;
+        ia -= sa[ax] * cs[ax];
+        ib -= sb[ax] * cs[ax];
+        idx[ax] = 0;
+      }
     }
   }
-  out.set(mem.f32.subarray(O >> 2, (O >> 2) + out.length));
+  placed.finish();
   simdCalls.binary++;
   return true;
 }
@@ -226,11 +258,11 @@ export function simdDropout(
 ): boolean {
   const n = x.length;
   if (n < SIMD_MIN_ELEMENTS) return false;
-  const mem = arena(4 * n);
-  if (!mem) return false;
-  mem.f32.set(x, mem.base >> 2);
-  runOp(mem, OP.dropout, n, 1, [mem.base, mem.base, lo | 0, hi | 0, k0 | 0, k1 | 0], [p32, scale]);
-  out.set(mem.f32.subarray(mem.base >> 2, (mem.base >> 2) + n));
+  const placed = place([x], [out]);
+  if (!placed) return false;
+  const [X, O] = placed.at;
+  runOp(placed.mem, OP.dropout, n, 1, [X, O, lo | 0, hi | 0, k0 | 0, k1 | 0], [p32, scale]);
+  placed.finish();
   simdCalls.dropout++;
   return true;
 }
@@ -264,11 +296,11 @@ export function simdSigmoidMatchesMathExp(): boolean {
 export function simdSigmoid(x: Float32Array, out: Float32Array, silu: boolean): boolean {
   const n = x.length;
   if (n < SIMD_MIN_ELEMENTS || !simdSigmoidMatchesMathExp()) return false;
-  const mem = arena(4 * n);
-  if (!mem) return false;
-  mem.f32.set(x, mem.base >> 2);
-  runOp(mem, OP.sigmoid, n, 1, [mem.base, mem.base, silu ? 1 : 0]);
-  out.set(mem.f32.subarray(mem.base >> 2, (mem.base >> 2) + n));
+  const placed = place([x], [out]);
+  if (!placed) return false;
+  const [X, O] = placed.at;
+  runOp(placed.mem, OP.sigmoid, n, 1, [X, O, silu ? 1 : 0]);
+  placed.finish();
   simdCalls.sigmoid++;
   return true;
 }
@@ -277,15 +309,11 @@ export function simdSigmoid(x: Float32Array, out: Float32Array, silu: boolean): 
 export function simdSigmoidGrad(x: Float32Array, dy: Float32Array, out: Float32Array, silu: boolean): boolean {
   const n = x.length;
   if (n < SIMD_MIN_ELEMENTS || dy.length !== n || !simdSigmoidMatchesMathExp()) return false;
-  const bytes = align(4 * n);
-  const mem = arena(2 * bytes);
-  if (!mem) return false;
-  const X = mem.base;
-  const D = X + bytes;
-  mem.f32.set(x, X >> 2);
-  mem.f32.set(dy, D >> 2);
-  runOp(mem, OP.sigmoidGrad, n, 1, [X, D, X, silu ? 1 : 0]);
-  out.set(mem.f32.subarray(X >> 2, (X >> 2) + n));
+  const placed = place([x, dy], [out]);
+  if (!placed) return false;
+  const [X, D, O] = placed.at;
+  runOp(placed.mem, OP.sigmoidGrad, n, 1, [X, D, O, silu ? 1 : 0]);
+  placed.finish();
   simdCalls.sigmoidGrad++;
   return true;
 }
@@ -294,15 +322,11 @@ export function simdSigmoidGrad(x: Float32Array, dy: Float32Array, out: Float32A
 export function simdSiluMul(g: Float32Array, up: Float32Array, out: Float32Array): boolean {
   const n = g.length;
   if (n < SIMD_MIN_ELEMENTS || up.length !== n || !simdSigmoidMatchesMathExp()) return false;
-  const bytes = align(4 * n);
-  const mem = arena(2 * bytes);
-  if (!mem) return false;
-  const G = mem.base;
-  const U = G + bytes;
-  mem.f32.set(g, G >> 2);
-  mem.f32.set(up, U >> 2);
-  runOp(mem, OP.siluMul, n, 1, [G, U, G]);
-  out.set(mem.f32.subarray(G >> 2, (G >> 2) + n));
+  const placed = place([g, up], [out]);
+  if (!placed) return false;
+  const [G, U, O] = placed.at;
+  runOp(placed.mem, OP.siluMul, n, 1, [G, U, O]);
+  placed.finish();
   simdCalls.siluMul++;
   return true;
 }
@@ -320,18 +344,11 @@ export function simdSiluMulGrad(
 ): boolean {
   const n = g.length;
   if (n < SIMD_MIN_ELEMENTS || up.length !== n || dy.length !== n || !simdSigmoidMatchesMathExp()) return false;
-  const bytes = align(4 * n);
-  const mem = arena(3 * bytes);
-  if (!mem) return false;
-  const G = mem.base;
-  const U = G + bytes;
-  const D = U + bytes;
-  mem.f32.set(g, G >> 2);
-  mem.f32.set(up, U >> 2);
-  mem.f32.set(dy, D >> 2);
-  runOp(mem, OP.siluMulGrad, n, 1, [G, U, D, D, U]); // outputs over dy (d gate) and up (d up): read before written
-  dgate.set(mem.f32.subarray(D >> 2, (D >> 2) + n));
-  dup.set(mem.f32.subarray(U >> 2, (U >> 2) + n));
+  const placed = place([g, up, dy], [dgate, dup]);
+  if (!placed) return false;
+  const [G, U, D, DG, DU] = placed.at;
+  runOp(placed.mem, OP.siluMulGrad, n, 1, [G, U, D, DG, DU]);
+  placed.finish();
   simdCalls.siluMulGrad++;
   return true;
 }
@@ -346,7 +363,8 @@ function softmaxRowsFit(c: number, tq: number, causal: boolean): boolean {
 
 /**
  * maskedSoftmax without a mask over rows of c keys (row r is query r mod tq), as kernels/maskedSoftmax.ts's loop
- * computes it. False (out untouched) without the kernel, for rows it does not take, or when a row's maximum is NaN.
+ * computes it. False (out may hold partial results) without the kernel, for rows it does not take, or when a row's
+ * maximum is NaN; the caller then computes every row in JavaScript.
  */
 export function simdMaskedSoftmax(
   x: Float32Array,
@@ -358,15 +376,15 @@ export function simdMaskedSoftmax(
 ): boolean {
   const n = x.length;
   if (n < SIMD_MIN_ELEMENTS || !softmaxRowsFit(c, tq, causal) || !simdSigmoidMatchesMathExp()) return false;
-  const mem = arena(align(4 * n) + 64); // + 64: the exponentials read two scores at a time
-  if (!mem) return false;
-  const X = mem.base;
-  mem.f32.set(x, X >> 2);
+  const placed = place([x], [out], 64); // + 64: the exponentials read two scores at a time
+  if (!placed) return false;
+  const [X, O] = placed.at;
+  const { mem } = placed;
   const flag = (ELEMENTWISE_JOB >> 2) + 31;
   mem.i32[flag] = 0;
-  runOp(mem, OP.softmax, n / c, c, [X, X, c, tq, causal ? 1 : 0], [scale]);
+  runOp(mem, OP.softmax, n / c, c, [X, O, c, tq, causal ? 1 : 0], [scale]);
   if (mem.i32[flag] !== 0) return false;
-  out.set(mem.f32.subarray(X >> 2, (X >> 2) + n));
+  placed.finish();
   simdCalls.softmax++;
   return true;
 }
@@ -383,15 +401,11 @@ export function simdMaskedSoftmaxGrad(
 ): boolean {
   const n = y.length;
   if (n < SIMD_MIN_ELEMENTS || dy.length !== n || !softmaxRowsFit(c, tq, causal)) return false;
-  const bytes = align(4 * n);
-  const mem = arena(2 * bytes);
-  if (!mem) return false;
-  const Y = mem.base;
-  const D = Y + bytes;
-  mem.f32.set(y, Y >> 2);
-  mem.f32.set(dy, D >> 2);
-  runOp(mem, OP.softmaxGrad, n / c, c, [Y, D, D, c, tq, causal ? 1 : 0], [scale]);
-  out.set(mem.f32.subarray(D >> 2, (D >> 2) + n));
+  const placed = place([y, dy], [out]);
+  if (!placed) return false;
+  const [Y, D, O] = placed.at;
+  runOp(placed.mem, OP.softmaxGrad, n / c, c, [Y, D, O, c, tq, causal ? 1 : 0], [scale]);
+  placed.finish();
   simdCalls.softmaxGrad++;
   return true;
 }

@@ -11,6 +11,26 @@ export const reduce = cpuKernel('reduce', (be, [x], { op, axis }) => {
   const init = n === 0 && op !== 'sum' ? Number.NaN : op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity;
   // Accumulate in float64 for sums: the result is rounded once. One accumulator row, refilled per outer index (a
   // last-axis reduction has `outer` rows of inner = 1: an allocation each was most of its time).
+  if (inner === 1) {
+    // rows of n contiguous values, each accumulated in order: the same values as the general loop below
+    for (let o = 0; o < outer; o++) {
+      const base = o * n;
+      let a = init;
+      if (op === 'sum') for (let k = 0; k < n; k++) a += xv[base + k];
+      else if (op === 'max')
+        for (let k = 0; k < n; k++) {
+          const v = xv[base + k];
+          if (v > a || Number.isNaN(v)) a = v;
+        }
+      else
+        for (let k = 0; k < n; k++) {
+          const v = xv[base + k];
+          if (v < a || Number.isNaN(v)) a = v;
+        }
+      values[o] = a;
+    }
+    return out;
+  }
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
