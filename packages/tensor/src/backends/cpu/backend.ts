@@ -73,7 +73,7 @@ export class CpuBackend implements Backend {
   }
 
   upload(values: TypedArray, dtype: DType): DataId {
-    const copy = this.allocate(dtype, values.length, false);
+    const copy = this.take(dtype, values.length, false);
     copy.set(values);
     return this.wrap(copy);
   }
@@ -128,17 +128,20 @@ export class CpuBackend implements Backend {
     /** false: the kernel writes every element, so a reused array need not be zeroed first. */
     zeroed = true,
   ): { out: { dataId: DataId; shape: Shape; dtype: DType }; values: T } {
-    const n = sizeOf(shape);
-    let values: T | undefined;
+    const values = this.take(dtype, sizeOf(shape), zeroed) as T;
+    return { out: { dataId: this.wrap(values), shape, dtype }, values };
+  }
+
+  /** An array of n elements: a released one of the same size, else a new one (zeroed unless `zeroed` is false). */
+  private take(dtype: DType, n: number, zeroed: boolean): TypedArray {
     if (n >= MIN_POOLED) {
       const reused = this.free.get(`${classNameOf(dtype)}:${n}`)?.pop();
       if (reused) {
         this.freeBytes -= reused.byteLength;
         if (zeroed) reused.fill(0); // outputs start zeroed, as a fresh allocation does
-        values = reused as T;
+        return reused;
       }
     }
-    values ??= this.allocate(dtype, n, zeroed) as T;
-    return { out: { dataId: this.wrap(values), shape, dtype }, values };
+    return this.allocate(dtype, n, zeroed);
   }
 }

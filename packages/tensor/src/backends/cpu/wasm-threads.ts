@@ -284,4 +284,3 @@ function waitAtLeast(I: Int32Array, i: number, value: number): void {
     else Atomics.wait(I, i, d, 20);
   }
 }
-
