@@ -65,7 +65,7 @@ export function setCpuSimdElementwise(on: boolean): void {
   enabled = on;
 }
 
-interface Arena {
+export interface Arena {
   k: ElementwiseExports;
   base: number;
   f32: Float32Array;
@@ -73,7 +73,7 @@ interface Arena {
 }
 
 /** Room for `bytes` of operands in linear memory and the kernels instantiated on it, or null (use JavaScript). */
-function arena(bytes: number): Arena | null {
+export function arena(bytes: number): Arena | null {
   if (!enabled) return null;
   const a = wasmKernelArena(bytes);
   if (!a?.elementwise) return null;
@@ -101,7 +101,7 @@ const TASK_MIN_ELEMENTS = 8192;
  * elementwise.wat's run_task, split into tasks that helper threads share when the job is large. `ints` and then
  * `floats` (stored as f32) are the op's arguments.
  */
-function runOp(
+export function runOp(
   mem: Arena,
   op: number,
   count: number,
@@ -132,7 +132,7 @@ export function cpuSimdElementwiseAvailable(): boolean {
 const OP_CODE: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
 const COMMUTATIVE: Partial<Record<BinaryOp, boolean>> = { add: true, mul: true };
 
-const align = (bytes: number) => (bytes + 63) & ~63;
+export const align = (bytes: number) => (bytes + 63) & ~63;
 
 /**
  * out = a op b (f32, broadcast to `shape`) with the SIMD kernel; false (out untouched) where the op or the broadcast
