@@ -436,6 +436,96 @@
       (f64x2.lt (local.get $ax) (v128.const f64x2 3.725290298461914e-09 3.725290298461914e-09)))
   )
 
+  ;; $exp2 for two independent pairs at once, their steps interleaved (two dependency chains keep the core busy):
+  ;; each result is exactly $exp2 of its argument.
+  (func $exp4 (param $x0 v128) (param $x1 v128) (result v128 v128)
+    (local $ax0 v128) (local $sgn0 v128) (local $mA0 v128) (local $mRed0 v128) (local $hi0 v128) (local $lo0 v128)
+    (local $tk0 v128) (local $tB0 v128) (local $r0 v128) (local $t0 v128) (local $c0 v128) (local $rc0 v128)
+    (local $res0 v128) (local $ax1 v128) (local $sgn1 v128) (local $mA1 v128) (local $mRed1 v128) (local $hi1 v128)
+    (local $lo1 v128) (local $tk1 v128) (local $tB1 v128) (local $r1 v128) (local $t1 v128) (local $c1 v128)
+    (local $rc1 v128) (local $res1 v128)
+    (local.set $ax0 (f64x2.abs (local.get $x0)))
+    (local.set $ax1 (f64x2.abs (local.get $x1)))
+    (if (i32.or (v128.any_true (v128.or
+          (v128.not (f64x2.lt (local.get $ax0) (v128.const f64x2 707 707)))
+          (f64x2.eq (local.get $x0) (v128.const f64x2 1 1))))
+          (v128.any_true (v128.or
+          (v128.not (f64x2.lt (local.get $ax1) (v128.const f64x2 707 707)))
+          (f64x2.eq (local.get $x1) (v128.const f64x2 1 1)))))
+      (then (return (call $exp2 (local.get $x0)) (call $exp2 (local.get $x1)))))
+    (local.set $sgn0 (i64x2.shr_s (local.get $x0) (i32.const 63)))
+    (local.set $sgn1 (i64x2.shr_s (local.get $x1) (i32.const 63)))
+    (local.set $mRed0 (f64x2.ge (local.get $ax0) (v128.const f64x2 0.3465735912322998 0.3465735912322998)))
+    (local.set $mRed1 (f64x2.ge (local.get $ax1) (v128.const f64x2 0.3465735912322998 0.3465735912322998)))
+    (local.set $mA0 (f64x2.lt (local.get $ax0) (v128.const f64x2 1.0397205352783203 1.0397205352783203)))
+    (local.set $mA1 (f64x2.lt (local.get $ax1) (v128.const f64x2 1.0397205352783203 1.0397205352783203)))
+    (local.set $tB0 (f64x2.trunc (f64x2.add (f64x2.mul (v128.const f64x2 1.44269504088896338700e+00 1.44269504088896338700e+00) (local.get $x0))
+      (v128.bitselect (v128.const f64x2 -0.5 -0.5) (v128.const f64x2 0.5 0.5) (local.get $sgn0)))))
+    (local.set $tB1 (f64x2.trunc (f64x2.add (f64x2.mul (v128.const f64x2 1.44269504088896338700e+00 1.44269504088896338700e+00) (local.get $x1))
+      (v128.bitselect (v128.const f64x2 -0.5 -0.5) (v128.const f64x2 0.5 0.5) (local.get $sgn1)))))
+    (local.set $hi0 (v128.bitselect
+      (f64x2.sub (local.get $x0) (v128.bitselect (v128.const f64x2 -6.93147180369123816490e-01 -6.93147180369123816490e-01)
+        (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01) (local.get $sgn0)))
+      (f64x2.sub (local.get $x0) (f64x2.mul (local.get $tB0) (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01)))
+      (local.get $mA0)))
+    (local.set $hi1 (v128.bitselect
+      (f64x2.sub (local.get $x1) (v128.bitselect (v128.const f64x2 -6.93147180369123816490e-01 -6.93147180369123816490e-01)
+        (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01) (local.get $sgn1)))
+      (f64x2.sub (local.get $x1) (f64x2.mul (local.get $tB1) (v128.const f64x2 6.93147180369123816490e-01 6.93147180369123816490e-01)))
+      (local.get $mA1)))
+    (local.set $lo0 (v128.bitselect
+      (v128.bitselect (v128.const f64x2 -1.90821492927058770002e-10 -1.90821492927058770002e-10)
+        (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10) (local.get $sgn0))
+      (f64x2.mul (local.get $tB0) (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10))
+      (local.get $mA0)))
+    (local.set $lo1 (v128.bitselect
+      (v128.bitselect (v128.const f64x2 -1.90821492927058770002e-10 -1.90821492927058770002e-10)
+        (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10) (local.get $sgn1))
+      (f64x2.mul (local.get $tB1) (v128.const f64x2 1.90821492927058770002e-10 1.90821492927058770002e-10))
+      (local.get $mA1)))
+    (local.set $tk0 (v128.and (local.get $mRed0)
+      (v128.bitselect (v128.bitselect (v128.const f64x2 -1 -1) (v128.const f64x2 1 1) (local.get $sgn0)) (local.get $tB0) (local.get $mA0))))
+    (local.set $tk1 (v128.and (local.get $mRed1)
+      (v128.bitselect (v128.bitselect (v128.const f64x2 -1 -1) (v128.const f64x2 1 1) (local.get $sgn1)) (local.get $tB1) (local.get $mA1))))
+    (local.set $r0 (v128.bitselect (f64x2.sub (local.get $hi0) (local.get $lo0)) (local.get $x0) (local.get $mRed0)))
+    (local.set $r1 (v128.bitselect (f64x2.sub (local.get $hi1) (local.get $lo1)) (local.get $x1) (local.get $mRed1)))
+    (local.set $t0 (f64x2.mul (local.get $r0) (local.get $r0)))
+    (local.set $t1 (f64x2.mul (local.get $r1) (local.get $r1)))
+    (local.set $c0 (f64x2.sub (local.get $r0) (f64x2.mul (local.get $t0)
+      (f64x2.add (v128.const f64x2 1.66666666666666019037e-01 1.66666666666666019037e-01) (f64x2.mul (local.get $t0)
+      (f64x2.add (v128.const f64x2 -2.77777777770155933842e-03 -2.77777777770155933842e-03) (f64x2.mul (local.get $t0)
+      (f64x2.add (v128.const f64x2 6.61375632143793436117e-05 6.61375632143793436117e-05) (f64x2.mul (local.get $t0)
+      (f64x2.add (v128.const f64x2 -1.65339022054652515390e-06 -1.65339022054652515390e-06)
+        (f64x2.mul (local.get $t0) (v128.const f64x2 4.13813679705723846039e-08 4.13813679705723846039e-08))))))))))))
+    (local.set $c1 (f64x2.sub (local.get $r1) (f64x2.mul (local.get $t1)
+      (f64x2.add (v128.const f64x2 1.66666666666666019037e-01 1.66666666666666019037e-01) (f64x2.mul (local.get $t1)
+      (f64x2.add (v128.const f64x2 -2.77777777770155933842e-03 -2.77777777770155933842e-03) (f64x2.mul (local.get $t1)
+      (f64x2.add (v128.const f64x2 6.61375632143793436117e-05 6.61375632143793436117e-05) (f64x2.mul (local.get $t1)
+      (f64x2.add (v128.const f64x2 -1.65339022054652515390e-06 -1.65339022054652515390e-06)
+        (f64x2.mul (local.get $t1) (v128.const f64x2 4.13813679705723846039e-08 4.13813679705723846039e-08))))))))))))
+    (local.set $rc0 (f64x2.div (f64x2.mul (local.get $r0) (local.get $c0)) (f64x2.sub (local.get $c0) (v128.const f64x2 2 2))))
+    (local.set $rc1 (f64x2.div (f64x2.mul (local.get $r1) (local.get $c1)) (f64x2.sub (local.get $c1) (v128.const f64x2 2 2))))
+    (local.set $res0 (v128.bitselect
+      (f64x2.mul
+        (f64x2.sub (v128.const f64x2 1 1) (f64x2.sub (f64x2.add (local.get $lo0) (local.get $rc0)) (local.get $hi0)))
+        (i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (local.get $tk0)))
+          (v128.const i64x2 1023 1023)) (i32.const 52)))
+      (f64x2.sub (v128.const f64x2 1 1) (f64x2.sub (local.get $rc0) (local.get $r0)))
+      (local.get $mRed0)))
+    (local.set $res1 (v128.bitselect
+      (f64x2.mul
+        (f64x2.sub (v128.const f64x2 1 1) (f64x2.sub (f64x2.add (local.get $lo1) (local.get $rc1)) (local.get $hi1)))
+        (i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero (local.get $tk1)))
+          (v128.const i64x2 1023 1023)) (i32.const 52)))
+      (f64x2.sub (v128.const f64x2 1 1) (f64x2.sub (local.get $rc1) (local.get $r1)))
+      (local.get $mRed1)))
+    (v128.bitselect (f64x2.add (v128.const f64x2 1 1) (local.get $x0)) (local.get $res0)
+      (f64x2.lt (local.get $ax0) (v128.const f64x2 3.725290298461914e-09 3.725290298461914e-09)))
+    (v128.bitselect (f64x2.add (v128.const f64x2 1 1) (local.get $x1)) (local.get $res1)
+      (f64x2.lt (local.get $ax1) (v128.const f64x2 3.725290298461914e-09 3.725290298461914e-09)))
+  )
+
+
   ;; math.ts's sigmoid, two lanes: x ≥ 0 ? 1 / (1 + exp(−x)) : exp(x) / (1 + exp(x)), in float64
   (func $sigmoid2 (param $x v128) (result v128)
     (local $pos v128) (local $e v128) (local $d v128)
@@ -725,10 +815,572 @@
         (br $R)))
   )
 
+  ;; ---- Row kernels of simd-rows.ts: RMS norm and its gradient, rotary embedding, cross-entropy ----------------------
+  ;; Each is bit for bit its JavaScript loop in kernels/: an f32 op of f32 operands (f32x4 lane by lane) is the float64
+  ;; op rounded once, the float64 sums stay sequential in the loops' order, and every other scalar step is the same
+  ;; float64 operation followed by the same rounding to f32.
+
+  ;; kernels/rmsNorm.ts's rmsRstd: fround(1 / √(fround(fround(fround(Σ fround(v·v)) / D) + eps))), the sum in float64
+  ;; in order (the squares four at a time, added lane by lane).
+  (func $rms_rstd (param $xr i32) (param $d i32) (param $eps f32) (result f32)
+    (local $j i32) (local $n i32) (local $s f64) (local $v v128) (local $e f32)
+    (local.set $n (i32.shl (local.get $d) (i32.const 2)))
+    (block $d1 (loop $L1
+      (br_if $d1 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $n)))
+      (local.set $v (v128.load (i32.add (local.get $xr) (local.get $j))))
+      (local.set $v (f32x4.mul (local.get $v) (local.get $v)))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v)))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v)))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v)))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (br $L1)))
+    (block $d2 (loop $L2
+      (br_if $d2 (i32.ge_s (local.get $j) (local.get $n)))
+      (local.set $e (f32.load (i32.add (local.get $xr) (local.get $j))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32.mul (local.get $e) (local.get $e)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $L2)))
+    (f32.demote_f64 (f64.div (f64.const 1) (f64.sqrt (f64.promote_f32 (f32.demote_f64 (f64.add
+      (f64.promote_f32 (f32.demote_f64 (f64.div (f64.promote_f32 (f32.demote_f64 (local.get $s)))
+        (f64.convert_i32_u (local.get $d)))))
+      (f64.promote_f32 (local.get $eps))))))))
+  )
+
+  ;; rmsNorm rows [r, r + rows) of x [·, d]: out = x·rs, or fround(x·rs)·w with a weight ($hasW ≠ 0). out may alias x.
+  (func $rms_norm_rows (param $x i32) (param $w i32) (param $hasW i32) (param $out i32) (param $r i32) (param $rows i32)
+      (param $d i32) (param $eps f32)
+    (local $end i32) (local $rowBytes i32) (local $xr i32) (local $or i32) (local $j i32) (local $rs f32) (local $vr v128)
+    (local.set $end (i32.add (local.get $r) (local.get $rows)))
+    (local.set $rowBytes (i32.shl (local.get $d) (i32.const 2)))
+    (block $rowsDone
+      (loop $R
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $end)))
+        (local.set $xr (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $or (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $rs (call $rms_rstd (local.get $xr) (local.get $d) (local.get $eps)))
+        (local.set $vr (f32x4.splat (local.get $rs)))
+        (local.set $j (i32.const 0))
+        (if (local.get $hasW)
+          (then
+            (block $w1 (loop $W1
+              (br_if $w1 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $rowBytes)))
+              (v128.store (i32.add (local.get $or) (local.get $j))
+                (f32x4.mul (f32x4.mul (v128.load (i32.add (local.get $xr) (local.get $j))) (local.get $vr))
+                  (v128.load (i32.add (local.get $w) (local.get $j)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 16)))
+              (br $W1)))
+            (block $w2 (loop $W2
+              (br_if $w2 (i32.ge_s (local.get $j) (local.get $rowBytes)))
+              (f32.store (i32.add (local.get $or) (local.get $j))
+                (f32.mul (f32.mul (f32.load (i32.add (local.get $xr) (local.get $j))) (local.get $rs))
+                  (f32.load (i32.add (local.get $w) (local.get $j)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 4)))
+              (br $W2))))
+          (else
+            (block $p1 (loop $P1
+              (br_if $p1 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $rowBytes)))
+              (v128.store (i32.add (local.get $or) (local.get $j))
+                (f32x4.mul (v128.load (i32.add (local.get $xr) (local.get $j))) (local.get $vr)))
+              (local.set $j (i32.add (local.get $j) (i32.const 16)))
+              (br $P1)))
+            (block $p2 (loop $P2
+              (br_if $p2 (i32.ge_s (local.get $j) (local.get $rowBytes)))
+              (f32.store (i32.add (local.get $or) (local.get $j))
+                (f32.mul (f32.load (i32.add (local.get $xr) (local.get $j))) (local.get $rs)))
+              (local.set $j (i32.add (local.get $j) (i32.const 4)))
+              (br $P2)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $R)))
+  )
+
+  ;; rmsNormGrad rows, kernels/rmsNormGrad.ts's loop: a = dy·w (or dy), dr = Σ fround(a·x) in order (float64),
+  ;; dv = fround(fround(dr) · fround(fround(rs³) · −½)), ds = fround(dv / D), dx = fround(a·rs) + fround(ds·fround(2x)).
+  ;; rs³ is taken as (rs·rs)·rs in float64 (rs·rs is exact): rounded to f32 it is what fround(rs ** 3) gives for every
+  ;; normal f32 result (simd-rows.ts checks the few cubes where that could depend on the engine's pow); a row whose
+  ;; cube is below 2^-125 (f32 subnormals) stores 1 at $flag and the caller redoes the job in JavaScript. out may
+  ;; alias dy (each element is read before it is written).
+  (func $rms_norm_grad_rows (param $x i32) (param $dy i32) (param $w i32) (param $hasW i32) (param $out i32)
+      (param $r i32) (param $rows i32) (param $d i32) (param $eps f32) (param $flag i32)
+    (local $end i32) (local $rowBytes i32) (local $off i32) (local $xr i32) (local $gr i32) (local $or i32) (local $j i32)
+    (local $rs f32) (local $rs64 f64) (local $q f64) (local $dr f64) (local $ds f32) (local $a v128) (local $v v128)
+    (local $as f32) (local $vr v128) (local $vds v128)
+    (local.set $end (i32.add (local.get $r) (local.get $rows)))
+    (local.set $rowBytes (i32.shl (local.get $d) (i32.const 2)))
+    (block $rowsDone
+      (loop $R
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $end)))
+        (local.set $off (i32.mul (local.get $r) (local.get $rowBytes)))
+        (local.set $xr (i32.add (local.get $x) (local.get $off)))
+        (local.set $gr (i32.add (local.get $dy) (local.get $off)))
+        (local.set $or (i32.add (local.get $out) (local.get $off)))
+        (local.set $rs (call $rms_rstd (local.get $xr) (local.get $d) (local.get $eps)))
+        ;; dr, four products at a time, added lane by lane
+        (local.set $dr (f64.const 0))
+        (local.set $j (i32.const 0))
+        (block $d1 (loop $L1
+          (br_if $d1 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $rowBytes)))
+          (local.set $a (v128.load (i32.add (local.get $gr) (local.get $j))))
+          (if (local.get $hasW)
+            (then (local.set $a (f32x4.mul (local.get $a) (v128.load (i32.add (local.get $w) (local.get $j)))))))
+          (local.set $v (f32x4.mul (local.get $a) (v128.load (i32.add (local.get $xr) (local.get $j)))))
+          (local.set $dr (f64.add (local.get $dr) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v)))))
+          (local.set $dr (f64.add (local.get $dr) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v)))))
+          (local.set $dr (f64.add (local.get $dr) (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v)))))
+          (local.set $dr (f64.add (local.get $dr) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $L1)))
+        (block $d2 (loop $L2
+          (br_if $d2 (i32.ge_s (local.get $j) (local.get $rowBytes)))
+          (local.set $as (f32.load (i32.add (local.get $gr) (local.get $j))))
+          (if (local.get $hasW)
+            (then (local.set $as (f32.mul (local.get $as) (f32.load (i32.add (local.get $w) (local.get $j)))))))
+          (local.set $dr (f64.add (local.get $dr)
+            (f64.promote_f32 (f32.mul (local.get $as) (f32.load (i32.add (local.get $xr) (local.get $j)))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $L2)))
+        (local.set $rs64 (f64.promote_f32 (local.get $rs)))
+        (local.set $q (f64.mul (f64.mul (local.get $rs64) (local.get $rs64)) (local.get $rs64)))
+        (if (i32.and (f64.gt (local.get $q) (f64.const 0)) (f64.lt (local.get $q) (f64.const 0x1p-125)))
+          (then (i32.store (local.get $flag) (i32.const 1))))
+        (local.set $ds (f32.demote_f64 (f64.div
+          (f64.promote_f32 (f32.demote_f64 (f64.mul
+            (f64.promote_f32 (f32.demote_f64 (local.get $dr)))
+            (f64.promote_f32 (f32.demote_f64 (f64.mul
+              (f64.promote_f32 (f32.demote_f64 (local.get $q))) (f64.const -0.5)))))))
+          (f64.convert_i32_u (local.get $d)))))
+        ;; dx
+        (local.set $vr (f32x4.splat (local.get $rs)))
+        (local.set $vds (f32x4.splat (local.get $ds)))
+        (local.set $j (i32.const 0))
+        (block $d3 (loop $L3
+          (br_if $d3 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $rowBytes)))
+          (local.set $a (v128.load (i32.add (local.get $gr) (local.get $j))))
+          (if (local.get $hasW)
+            (then (local.set $a (f32x4.mul (local.get $a) (v128.load (i32.add (local.get $w) (local.get $j)))))))
+          (local.set $v (v128.load (i32.add (local.get $xr) (local.get $j))))
+          (v128.store (i32.add (local.get $or) (local.get $j))
+            (f32x4.add (f32x4.mul (local.get $a) (local.get $vr))
+              (f32x4.mul (local.get $vds) (f32x4.add (local.get $v) (local.get $v)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $L3)))
+        (block $d4 (loop $L4
+          (br_if $d4 (i32.ge_s (local.get $j) (local.get $rowBytes)))
+          (local.set $as (f32.load (i32.add (local.get $gr) (local.get $j))))
+          (if (local.get $hasW)
+            (then (local.set $as (f32.mul (local.get $as) (f32.load (i32.add (local.get $w) (local.get $j)))))))
+          (f32.store (i32.add (local.get $or) (local.get $j))
+            (f32.add (f32.mul (local.get $as) (local.get $rs))
+              (f32.mul (local.get $ds) (f32.mul (f32.load (i32.add (local.get $xr) (local.get $j))) (f32.const 2)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $L4)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $R)))
+  )
+
+  ;; o[0:n] = fround(xa·ca) − fround(xb·sb) ($sub ≠ 0) or + (f32, n elements from each pointer).
+  (func $rot_half (param $o i32) (param $xa i32) (param $ca i32) (param $xb i32) (param $sb i32) (param $n i32)
+      (param $sub i32)
+    (local $j i32) (local $bytes i32) (local $p v128) (local $q v128) (local $ps f32) (local $qs f32)
+    (local.set $bytes (i32.shl (local.get $n) (i32.const 2)))
+    (block $d1 (loop $L1
+      (br_if $d1 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $bytes)))
+      (local.set $p (f32x4.mul (v128.load (i32.add (local.get $xa) (local.get $j))) (v128.load (i32.add (local.get $ca) (local.get $j)))))
+      (local.set $q (f32x4.mul (v128.load (i32.add (local.get $xb) (local.get $j))) (v128.load (i32.add (local.get $sb) (local.get $j)))))
+      (v128.store (i32.add (local.get $o) (local.get $j))
+        (if (result v128) (local.get $sub)
+          (then (f32x4.sub (local.get $p) (local.get $q)))
+          (else (f32x4.add (local.get $p) (local.get $q)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (br $L1)))
+    (block $d2 (loop $L2
+      (br_if $d2 (i32.ge_s (local.get $j) (local.get $bytes)))
+      (local.set $ps (f32.mul (f32.load (i32.add (local.get $xa) (local.get $j))) (f32.load (i32.add (local.get $ca) (local.get $j)))))
+      (local.set $qs (f32.mul (f32.load (i32.add (local.get $xb) (local.get $j))) (f32.load (i32.add (local.get $sb) (local.get $j)))))
+      (f32.store (i32.add (local.get $o) (local.get $j))
+        (if (result f32) (local.get $sub)
+          (then (f32.sub (local.get $ps) (local.get $qs)))
+          (else (f32.add (local.get $ps) (local.get $qs)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $L2)))
+  )
+
+  ;; Rotary rows [r, r + rows) of x [·, d] (d even, h = d/2), kernels/rotary.ts's loop. Forward: out = x·cos +
+  ;; (−x₂, x₁)·sin; inverse: out = x·cos + (x₂·sin₂, −x₁·sin₁). heads = 0: row r stays in place and reads the tables
+  ;; at (r·d) mod period; heads ≠ 0: x is [B, a, b, d], row (n, i, j) goes to (n, j, i) and reads table row i (forward)
+  ;; or j (inverse). out must not alias x.
+  (func $rotary_rows (param $x i32) (param $cos i32) (param $sin i32) (param $out i32) (param $r i32) (param $rows i32)
+      (param $d i32) (param $period i32) (param $inverse i32) (param $heads i32) (param $a i32) (param $b i32)
+    (local $end i32) (local $h i32) (local $hb i32) (local $src i32) (local $dst i32) (local $t i32) (local $i i32)
+    (local $jj i32) (local $n i32)
+    (local.set $end (i32.add (local.get $r) (local.get $rows)))
+    (local.set $h (i32.shr_u (local.get $d) (i32.const 1)))
+    (local.set $hb (i32.shl (local.get $h) (i32.const 2)))
+    (block $rowsDone
+      (loop $R
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $end)))
+        (local.set $src (i32.mul (local.get $r) (local.get $d)))
+        (if (local.get $heads)
+          (then
+            (local.set $jj (i32.rem_u (local.get $r) (local.get $b)))
+            (local.set $i (i32.rem_u (i32.div_u (local.get $r) (local.get $b)) (local.get $a)))
+            (local.set $n (i32.div_u (local.get $r) (i32.mul (local.get $a) (local.get $b))))
+            (local.set $dst (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $b)) (local.get $jj))
+              (local.get $a)) (local.get $i)) (local.get $d)))
+            (local.set $t (i32.mul (select (local.get $jj) (local.get $i) (local.get $inverse)) (local.get $d))))
+          (else
+            (local.set $dst (local.get $src))
+            (local.set $t (i32.rem_u (local.get $src) (local.get $period)))))
+        (local.set $src (i32.add (local.get $x) (i32.shl (local.get $src) (i32.const 2))))
+        (local.set $dst (i32.add (local.get $out) (i32.shl (local.get $dst) (i32.const 2))))
+        (local.set $t (i32.shl (local.get $t) (i32.const 2)))
+        ;; first half: x₁·c₁ ∓ x₂·s (forward: s₁, minus; inverse: s₂, plus)
+        (call $rot_half (local.get $dst) (local.get $src) (i32.add (local.get $cos) (local.get $t))
+          (i32.add (local.get $src) (local.get $hb))
+          (i32.add (i32.add (local.get $sin) (local.get $t)) (select (local.get $hb) (i32.const 0) (local.get $inverse)))
+          (local.get $h) (i32.eqz (local.get $inverse)))
+        ;; second half: x₂·c₂ ± x₁·s (forward: s₂, plus; inverse: s₁, minus)
+        (call $rot_half (i32.add (local.get $dst) (local.get $hb)) (i32.add (local.get $src) (local.get $hb))
+          (i32.add (i32.add (local.get $cos) (local.get $t)) (local.get $hb))
+          (local.get $src)
+          (i32.add (i32.add (local.get $sin) (local.get $t)) (select (i32.const 0) (local.get $hb) (local.get $inverse)))
+          (local.get $h) (local.get $inverse))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $R)))
+  )
+
+  ;; Cross-entropy rows [r, r + rows) of logits [·, c] (c ≥ 1) with i32 labels (in [0, c) unless $ignore), as
+  ;; kernels/crossEntropy.ts and crossEntropyGrad.ts loop: mx = the row's maximum, s = Σ exp(l − mx) in order
+  ;; (float64). Forward ($grad = 0): out holds two float64 a row, [s, mx] (the caller adds the log), ignored rows are
+  ;; skipped. Gradient: out [·, c] = fround((g·exp(l − mx)) / s) with g = dloss[r], then out[y] = fround(out[y] − g);
+  ;; ignored rows get zeros. The exponentials are kept in $scratch (8·(c + 1) bytes) where $keep ≠ 0, else computed
+  ;; again. The last odd logit is read with the next one (the caller leaves 8 readable bytes past the logits).
+  (func $cross_entropy_rows (param $logits i32) (param $labels i32) (param $dloss i32) (param $out i32) (param $r i32)
+      (param $rows i32) (param $c i32) (param $ignore i32) (param $grad i32) (param $keep i32) (param $scratch i32)
+    (local $end i32) (local $rowBytes i32) (local $lr i32) (local $or i32) (local $j i32) (local $y i32)
+    (local $vmx v128) (local $mx f32) (local $m64 v128) (local $e v128) (local $s f64) (local $vs v128) (local $vg v128)
+    (local $g f32) (local $pa i32) (local $e1 v128)
+    (local.set $end (i32.add (local.get $r) (local.get $rows)))
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (block $rowsDone
+      (loop $R
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $end)))
+        (local.set $y (i32.load (i32.add (local.get $labels) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $lr (i32.add (local.get $logits) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $or (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (block $next
+          (if (i32.eq (local.get $y) (local.get $ignore))
+            (then
+              (if (local.get $grad) (then (memory.fill (local.get $or) (i32.const 0) (local.get $rowBytes))))
+              (br $next)))
+          ;; the maximum (max is exact, so its order is free; NaN and ±0 behave as Math.max)
+          (local.set $vmx (v128.const f32x4 -inf -inf -inf -inf))
+          (local.set $j (i32.const 0))
+          (block $d1 (loop $L1
+            (br_if $d1 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $rowBytes)))
+            (local.set $vmx (f32x4.max (local.get $vmx) (v128.load (i32.add (local.get $lr) (local.get $j)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $L1)))
+          (local.set $mx (f32.max
+            (f32.max (f32x4.extract_lane 0 (local.get $vmx)) (f32x4.extract_lane 1 (local.get $vmx)))
+            (f32.max (f32x4.extract_lane 2 (local.get $vmx)) (f32x4.extract_lane 3 (local.get $vmx)))))
+          (block $d2 (loop $L2
+            (br_if $d2 (i32.ge_s (local.get $j) (local.get $rowBytes)))
+            (local.set $mx (f32.max (local.get $mx) (f32.load (i32.add (local.get $lr) (local.get $j)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $L2)))
+          (local.set $m64 (f64x2.splat (f64.promote_f32 (local.get $mx))))
+          ;; exponentials four at a time (two pairs), then two at a time, summed in order ($j counts logits)
+          (local.set $s (f64.const 0))
+          (local.set $j (i32.const 0))
+          (block $d5 (loop $L5
+            (br_if $d5 (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $c)))
+            (local.set $pa (i32.add (local.get $lr) (i32.shl (local.get $j) (i32.const 2))))
+            (call $exp4
+              (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $pa))) (local.get $m64))
+              (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $pa))) (local.get $m64)))
+            (local.set $e1)
+            (local.set $e)
+            (if (local.get $keep)
+              (then
+                (local.set $pa (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3))))
+                (v128.store (local.get $pa) (local.get $e))
+                (v128.store offset=16 (local.get $pa) (local.get $e1))))
+            (local.set $s (f64.add (local.get $s) (f64x2.extract_lane 0 (local.get $e))))
+            (local.set $s (f64.add (local.get $s) (f64x2.extract_lane 1 (local.get $e))))
+            (local.set $s (f64.add (local.get $s) (f64x2.extract_lane 0 (local.get $e1))))
+            (local.set $s (f64.add (local.get $s) (f64x2.extract_lane 1 (local.get $e1))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $L5)))
+          (block $d3 (loop $L3
+            (br_if $d3 (i32.ge_s (local.get $j) (local.get $c)))
+            (local.set $e (call $exp2 (f64x2.sub
+              (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $lr) (i32.shl (local.get $j) (i32.const 2)))))
+              (local.get $m64))))
+            (if (local.get $keep)
+              (then (v128.store (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3))) (local.get $e))))
+            (local.set $s (f64.add (local.get $s) (f64x2.extract_lane 0 (local.get $e))))
+            (if (i32.lt_s (i32.add (local.get $j) (i32.const 1)) (local.get $c))
+              (then (local.set $s (f64.add (local.get $s) (f64x2.extract_lane 1 (local.get $e))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))
+            (br $L3)))
+          (if (i32.eqz (local.get $grad))
+            (then
+              (f64.store (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 4))) (local.get $s))
+              (f64.store offset=8 (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 4)))
+                (f64.promote_f32 (local.get $mx)))
+              (br $next)))
+          (local.set $g (f32.load (i32.add (local.get $dloss) (i32.shl (local.get $r) (i32.const 2)))))
+          (local.set $vg (f64x2.splat (f64.promote_f32 (local.get $g))))
+          (local.set $vs (f64x2.splat (local.get $s)))
+          (local.set $j (i32.const 0))
+          (block $d6 (loop $L6
+            (br_if $d6 (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $c)))
+            (local.set $pa (i32.add (local.get $lr) (i32.shl (local.get $j) (i32.const 2))))
+            (if (local.get $keep)
+              (then
+                (local.set $e (v128.load (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3)))))
+                (local.set $e1 (v128.load offset=16 (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3))))))
+              (else
+                (call $exp4
+                  (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $pa))) (local.get $m64))
+                  (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $pa))) (local.get $m64)))
+                (local.set $e1)
+                (local.set $e)))
+            (v128.store64_lane 0 (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2)))
+              (f32x4.demote_f64x2_zero (f64x2.div (f64x2.mul (local.get $vg) (local.get $e)) (local.get $vs))))
+            (v128.store64_lane 0 (i32.add (local.get $or) (i32.add (i32.shl (local.get $j) (i32.const 2)) (i32.const 8)))
+              (f32x4.demote_f64x2_zero (f64x2.div (f64x2.mul (local.get $vg) (local.get $e1)) (local.get $vs))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $L6)))
+          (block $d4 (loop $L4
+            (br_if $d4 (i32.ge_s (local.get $j) (local.get $c)))
+            (local.set $e (if (result v128) (local.get $keep)
+              (then (v128.load (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3)))))
+              (else (call $exp2 (f64x2.sub
+                (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $lr) (i32.shl (local.get $j) (i32.const 2)))))
+                (local.get $m64))))))
+            (local.set $e (f32x4.demote_f64x2_zero (f64x2.div (f64x2.mul (local.get $vg) (local.get $e)) (local.get $vs))))
+            (if (i32.lt_s (i32.add (local.get $j) (i32.const 1)) (local.get $c))
+              (then (v128.store64_lane 0 (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2))) (local.get $e)))
+              (else (v128.store32_lane 0 (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))))
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))
+            (br $L4)))
+          (local.set $y (i32.add (local.get $or) (i32.shl (local.get $y) (i32.const 2))))
+          (f32.store (local.get $y) (f32.sub (f32.load (local.get $y)) (local.get $g))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $R)))
+  )
+
+  ;; kernels/layerNorm.ts's layerNormRow: μ = fround(fround(Σ x) / D) and rs = fround(1 / √(fround(fround(
+  ;; fround(Σ fround(c·c)) / D) + eps))) with c = fround(x − μ), both sums in float64 in order. Returns μ, rs.
+  (func $ln_stats (param $xr i32) (param $d i32) (param $eps f32) (result f32 f32)
+    (local $j i32) (local $n i32) (local $s f64) (local $v v128) (local $vm v128) (local $e f32) (local $mu f32)
+    (local.set $n (i32.shl (local.get $d) (i32.const 2)))
+    (block $d1 (loop $L1
+      (br_if $d1 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $n)))
+      (local.set $v (v128.load (i32.add (local.get $xr) (local.get $j))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v)))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v)))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v)))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (br $L1)))
+    (block $d2 (loop $L2
+      (br_if $d2 (i32.ge_s (local.get $j) (local.get $n)))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32.load (i32.add (local.get $xr) (local.get $j))))))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $L2)))
+    (local.set $mu (f32.demote_f64 (f64.div (f64.promote_f32 (f32.demote_f64 (local.get $s)))
+      (f64.convert_i32_u (local.get $d)))))
+    (local.set $vm (f32x4.splat (local.get $mu)))
+    (local.set $s (f64.const 0))
+    (local.set $j (i32.const 0))
+    (block $d3 (loop $L3
+      (br_if $d3 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $n)))
+      (local.set $v (f32x4.sub (v128.load (i32.add (local.get $xr) (local.get $j))) (local.get $vm)))
+      (local.set $v (f32x4.mul (local.get $v) (local.get $v)))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v)))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v)))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v)))))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (br $L3)))
+    (block $d4 (loop $L4
+      (br_if $d4 (i32.ge_s (local.get $j) (local.get $n)))
+      (local.set $e (f32.sub (f32.load (i32.add (local.get $xr) (local.get $j))) (local.get $mu)))
+      (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32.mul (local.get $e) (local.get $e)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $L4)))
+    (local.get $mu)
+    (f32.demote_f64 (f64.div (f64.const 1) (f64.sqrt (f64.promote_f32 (f32.demote_f64 (f64.add
+      (f64.promote_f32 (f32.demote_f64 (f64.div (f64.promote_f32 (f32.demote_f64 (local.get $s)))
+        (f64.convert_i32_u (local.get $d)))))
+      (f64.promote_f32 (local.get $eps))))))))
+  )
+
+  ;; layerNorm rows [r, r + rows) of x [·, d], kernels/layerNorm.ts's loop: y = fround(c·rs), then fround(y·w) with a
+  ;; weight (bit 0 of $flags) and fround(y + b) with a bias (bit 1). out may alias x.
+  (func $layer_norm_rows (param $x i32) (param $w i32) (param $b i32) (param $flags i32) (param $out i32) (param $r i32)
+      (param $rows i32) (param $d i32) (param $eps f32)
+    (local $end i32) (local $rowBytes i32) (local $xr i32) (local $or i32) (local $j i32) (local $mu f32) (local $rs f32)
+    (local $vm v128) (local $vr v128) (local $v v128) (local $e f32) (local $hasW i32) (local $hasB i32)
+    (local.set $end (i32.add (local.get $r) (local.get $rows)))
+    (local.set $rowBytes (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $hasW (i32.and (local.get $flags) (i32.const 1)))
+    (local.set $hasB (i32.and (local.get $flags) (i32.const 2)))
+    (block $rowsDone
+      (loop $R
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $end)))
+        (local.set $xr (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $or (i32.add (local.get $out) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (call $ln_stats (local.get $xr) (local.get $d) (local.get $eps))
+        (local.set $rs)
+        (local.set $mu)
+        (local.set $vm (f32x4.splat (local.get $mu)))
+        (local.set $vr (f32x4.splat (local.get $rs)))
+        (local.set $j (i32.const 0))
+        (block $d1 (loop $L1
+          (br_if $d1 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $rowBytes)))
+          (local.set $v (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $xr) (local.get $j))) (local.get $vm))
+            (local.get $vr)))
+          (if (local.get $hasW)
+            (then (local.set $v (f32x4.mul (local.get $v) (v128.load (i32.add (local.get $w) (local.get $j)))))))
+          (if (local.get $hasB)
+            (then (local.set $v (f32x4.add (local.get $v) (v128.load (i32.add (local.get $b) (local.get $j)))))))
+          (v128.store (i32.add (local.get $or) (local.get $j)) (local.get $v))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $L1)))
+        (block $d2 (loop $L2
+          (br_if $d2 (i32.ge_s (local.get $j) (local.get $rowBytes)))
+          (local.set $e (f32.mul (f32.sub (f32.load (i32.add (local.get $xr) (local.get $j))) (local.get $mu))
+            (local.get $rs)))
+          (if (local.get $hasW)
+            (then (local.set $e (f32.mul (local.get $e) (f32.load (i32.add (local.get $w) (local.get $j)))))))
+          (if (local.get $hasB)
+            (then (local.set $e (f32.add (local.get $e) (f32.load (i32.add (local.get $b) (local.get $j)))))))
+          (f32.store (i32.add (local.get $or) (local.get $j)) (local.get $e))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $L2)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $R)))
+  )
+
+  ;; layerNormGrad rows, kernels/layerNormGrad.ts's loop: with c = fround(x − μ) and g = dy·w (or dy), dr = Σ fround(g·c),
+  ;; ds2 = fround(fround(fround(dr) · fround(fround(rs³) · −½)) / D), dc = fround(g·rs) + fround(ds2·fround(2c)),
+  ;; sdc = −Σ dc (float64, in order), ds1 = fround(fround(sdc) / D), dx = dc + ds1. rs³ as in $rms_norm_grad_rows
+  ;; (the same $flag for cubes below the f32 normals). dc goes to out first, then dx over it; out may alias dy.
+  (func $layer_norm_grad_rows (param $x i32) (param $dy i32) (param $w i32) (param $hasW i32) (param $out i32)
+      (param $r i32) (param $rows i32) (param $d i32) (param $eps f32) (param $flag i32)
+    (local $end i32) (local $rowBytes i32) (local $off i32) (local $xr i32) (local $gr i32) (local $or i32) (local $j i32)
+    (local $mu f32) (local $rs f32) (local $rs64 f64) (local $q f64) (local $dr f64) (local $sdc f64) (local $ds f32)
+    (local $ds1 f32) (local $g v128) (local $c v128) (local $v v128) (local $gs f32) (local $cs f32) (local $vm v128)
+    (local $vr v128) (local $vds v128)
+    (local.set $end (i32.add (local.get $r) (local.get $rows)))
+    (local.set $rowBytes (i32.shl (local.get $d) (i32.const 2)))
+    (block $rowsDone
+      (loop $R
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $end)))
+        (local.set $off (i32.mul (local.get $r) (local.get $rowBytes)))
+        (local.set $xr (i32.add (local.get $x) (local.get $off)))
+        (local.set $gr (i32.add (local.get $dy) (local.get $off)))
+        (local.set $or (i32.add (local.get $out) (local.get $off)))
+        (call $ln_stats (local.get $xr) (local.get $d) (local.get $eps))
+        (local.set $rs)
+        (local.set $mu)
+        (local.set $vm (f32x4.splat (local.get $mu)))
+        ;; dr
+        (local.set $dr (f64.const 0))
+        (local.set $j (i32.const 0))
+        (block $d1 (loop $L1
+          (br_if $d1 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $rowBytes)))
+          (local.set $g (v128.load (i32.add (local.get $gr) (local.get $j))))
+          (if (local.get $hasW)
+            (then (local.set $g (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $w) (local.get $j)))))))
+          (local.set $v (f32x4.mul (local.get $g)
+            (f32x4.sub (v128.load (i32.add (local.get $xr) (local.get $j))) (local.get $vm))))
+          (local.set $dr (f64.add (local.get $dr) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v)))))
+          (local.set $dr (f64.add (local.get $dr) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v)))))
+          (local.set $dr (f64.add (local.get $dr) (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v)))))
+          (local.set $dr (f64.add (local.get $dr) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $L1)))
+        (block $d2 (loop $L2
+          (br_if $d2 (i32.ge_s (local.get $j) (local.get $rowBytes)))
+          (local.set $gs (f32.load (i32.add (local.get $gr) (local.get $j))))
+          (if (local.get $hasW)
+            (then (local.set $gs (f32.mul (local.get $gs) (f32.load (i32.add (local.get $w) (local.get $j)))))))
+          (local.set $dr (f64.add (local.get $dr) (f64.promote_f32 (f32.mul (local.get $gs)
+            (f32.sub (f32.load (i32.add (local.get $xr) (local.get $j))) (local.get $mu))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $L2)))
+        (local.set $rs64 (f64.promote_f32 (local.get $rs)))
+        (local.set $q (f64.mul (f64.mul (local.get $rs64) (local.get $rs64)) (local.get $rs64)))
+        (if (i32.and (f64.gt (local.get $q) (f64.const 0)) (f64.lt (local.get $q) (f64.const 0x1p-125)))
+          (then (i32.store (local.get $flag) (i32.const 1))))
+        (local.set $ds (f32.demote_f64 (f64.div
+          (f64.promote_f32 (f32.demote_f64 (f64.mul
+            (f64.promote_f32 (f32.demote_f64 (local.get $dr)))
+            (f64.promote_f32 (f32.demote_f64 (f64.mul
+              (f64.promote_f32 (f32.demote_f64 (local.get $q))) (f64.const -0.5)))))))
+          (f64.convert_i32_u (local.get $d)))))
+        ;; dc into out, and sdc = −Σ dc
+        (local.set $vr (f32x4.splat (local.get $rs)))
+        (local.set $vds (f32x4.splat (local.get $ds)))
+        (local.set $sdc (f64.const 0))
+        (local.set $j (i32.const 0))
+        (block $d3 (loop $L3
+          (br_if $d3 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $rowBytes)))
+          (local.set $g (v128.load (i32.add (local.get $gr) (local.get $j))))
+          (if (local.get $hasW)
+            (then (local.set $g (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $w) (local.get $j)))))))
+          (local.set $c (f32x4.sub (v128.load (i32.add (local.get $xr) (local.get $j))) (local.get $vm)))
+          (local.set $v (f32x4.add (f32x4.mul (local.get $g) (local.get $vr))
+            (f32x4.mul (local.get $vds) (f32x4.add (local.get $c) (local.get $c)))))
+          (v128.store (i32.add (local.get $or) (local.get $j)) (local.get $v))
+          (local.set $sdc (f64.sub (local.get $sdc) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $v)))))
+          (local.set $sdc (f64.sub (local.get $sdc) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $v)))))
+          (local.set $sdc (f64.sub (local.get $sdc) (f64.promote_f32 (f32x4.extract_lane 2 (local.get $v)))))
+          (local.set $sdc (f64.sub (local.get $sdc) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $L3)))
+        (block $d4 (loop $L4
+          (br_if $d4 (i32.ge_s (local.get $j) (local.get $rowBytes)))
+          (local.set $gs (f32.load (i32.add (local.get $gr) (local.get $j))))
+          (if (local.get $hasW)
+            (then (local.set $gs (f32.mul (local.get $gs) (f32.load (i32.add (local.get $w) (local.get $j)))))))
+          (local.set $cs (f32.sub (f32.load (i32.add (local.get $xr) (local.get $j))) (local.get $mu)))
+          (local.set $cs (f32.add (f32.mul (local.get $gs) (local.get $rs))
+            (f32.mul (local.get $ds) (f32.mul (local.get $cs) (f32.const 2)))))
+          (f32.store (i32.add (local.get $or) (local.get $j)) (local.get $cs))
+          (local.set $sdc (f64.sub (local.get $sdc) (f64.promote_f32 (local.get $cs))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $L4)))
+        (local.set $ds1 (f32.demote_f64 (f64.div (f64.promote_f32 (f32.demote_f64 (local.get $sdc)))
+          (f64.convert_i32_u (local.get $d)))))
+        (local.set $vds (f32x4.splat (local.get $ds1)))
+        (local.set $j (i32.const 0))
+        (block $d5 (loop $L5
+          (br_if $d5 (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $rowBytes)))
+          (v128.store (i32.add (local.get $or) (local.get $j))
+            (f32x4.add (v128.load (i32.add (local.get $or) (local.get $j))) (local.get $vds)))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $L5)))
+        (block $d6 (loop $L6
+          (br_if $d6 (i32.ge_s (local.get $j) (local.get $rowBytes)))
+          (f32.store (i32.add (local.get $or) (local.get $j))
+            (f32.add (f32.load (i32.add (local.get $or) (local.get $j))) (local.get $ds1)))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $L6)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $R)))
+  )
+
   ;; One task of a threaded elementwise job. gemm-wasm.ts runs tasks [0, ntasks) on the calling thread and its helper
   ;; threads; the job block at $job holds [op, count, chunk, args…] (i32 words; p and scale as f32 bits) and task t
-  ;; covers items [t·chunk, min((t+1)·chunk, count)) — rows for binary (0) and softmax, elements for the others. Every
-  ;; item is computed exactly as one call over all of them computes it, so the split never changes a bit.
+  ;; covers items [t·chunk, min((t+1)·chunk, count)) — rows for binary (0), softmax and the row kernels (9…14),
+  ;; elements for the others. Every item is computed exactly as one call over all of them computes it, so the split
+  ;; never changes a bit.
   (func (export "run_task") (param $job i32) (param $t i32) (param $scratch i32)
     (local $s i32) (local $len i32) (local $chunk i32) (local $lo i32) (local $b4 i32)
     (local.set $chunk (i32.load offset=8 (local.get $job)))
@@ -738,8 +1390,9 @@
     (if (i32.gt_u (local.get $len) (local.get $chunk)) (then (local.set $len (local.get $chunk))))
     (local.set $b4 (i32.shl (local.get $s) (i32.const 2)))
     (block $done
+      (block $lng (block $ln (block $ce (block $rot (block $rng (block $rn
       (block $sgrad (block $flat (block $softmax (block $smg (block $sm (block $sg (block $sig (block $drop (block $bin
-        (br_table $bin $drop $sig $sg $sm $smg $softmax $flat $sgrad $done (i32.load (local.get $job))))
+        (br_table $bin $drop $sig $sg $sm $smg $softmax $flat $sgrad $rn $rng $rot $ce $ln $lng $done (i32.load (local.get $job))))
       ;; 0 binary: code, out, a, ars, b, brs, sb, ncols
       (call $binary (i32.load offset=12 (local.get $job))
         (i32.add (i32.load offset=16 (local.get $job))
@@ -832,6 +1485,84 @@
         (i32.load offset=28 (local.get $job))
         (i32.load offset=32 (local.get $job))
         (f32.load offset=36 (local.get $job)))
+      (br $done))
+      ;; 9 rmsNorm rows: x, w, hasW, out, d, eps
+      (call $rms_norm_rows
+        (i32.load offset=12 (local.get $job))
+        (i32.load offset=16 (local.get $job))
+        (i32.load offset=20 (local.get $job))
+        (i32.load offset=24 (local.get $job))
+        (local.get $s)
+        (local.get $len)
+        (i32.load offset=28 (local.get $job))
+        (f32.load offset=32 (local.get $job)))
+      (br $done))
+      ;; 10 rmsNormGrad rows: x, dy, w, hasW, out, d, eps, flag
+      (call $rms_norm_grad_rows
+        (i32.load offset=12 (local.get $job))
+        (i32.load offset=16 (local.get $job))
+        (i32.load offset=20 (local.get $job))
+        (i32.load offset=24 (local.get $job))
+        (i32.load offset=28 (local.get $job))
+        (local.get $s)
+        (local.get $len)
+        (i32.load offset=32 (local.get $job))
+        (f32.load offset=36 (local.get $job))
+        (i32.add (local.get $job) (i32.const 124)))
+      (br $done))
+      ;; 11 rotary rows: x, cos, sin, out, d, period, inverse, heads, a, b
+      (call $rotary_rows
+        (i32.load offset=12 (local.get $job))
+        (i32.load offset=16 (local.get $job))
+        (i32.load offset=20 (local.get $job))
+        (i32.load offset=24 (local.get $job))
+        (local.get $s)
+        (local.get $len)
+        (i32.load offset=28 (local.get $job))
+        (i32.load offset=32 (local.get $job))
+        (i32.load offset=36 (local.get $job))
+        (i32.load offset=40 (local.get $job))
+        (i32.load offset=44 (local.get $job))
+        (i32.load offset=48 (local.get $job)))
+      (br $done))
+      ;; 12 cross-entropy rows: logits, labels, dloss, out, c, ignore, grad, keep
+      (call $cross_entropy_rows
+        (i32.load offset=12 (local.get $job))
+        (i32.load offset=16 (local.get $job))
+        (i32.load offset=20 (local.get $job))
+        (i32.load offset=24 (local.get $job))
+        (local.get $s)
+        (local.get $len)
+        (i32.load offset=28 (local.get $job))
+        (i32.load offset=32 (local.get $job))
+        (i32.load offset=36 (local.get $job))
+        (i32.load offset=40 (local.get $job))
+        (local.get $scratch))
+      (br $done))
+      ;; 13 layerNorm rows: x, w, b, flags, out, d, eps
+      (call $layer_norm_rows
+        (i32.load offset=12 (local.get $job))
+        (i32.load offset=16 (local.get $job))
+        (i32.load offset=20 (local.get $job))
+        (i32.load offset=24 (local.get $job))
+        (i32.load offset=28 (local.get $job))
+        (local.get $s)
+        (local.get $len)
+        (i32.load offset=32 (local.get $job))
+        (f32.load offset=36 (local.get $job)))
+      (br $done))
+      ;; 14 layerNormGrad rows: x, dy, w, hasW, out, d, eps, flag
+      (call $layer_norm_grad_rows
+        (i32.load offset=12 (local.get $job))
+        (i32.load offset=16 (local.get $job))
+        (i32.load offset=20 (local.get $job))
+        (i32.load offset=24 (local.get $job))
+        (i32.load offset=28 (local.get $job))
+        (local.get $s)
+        (local.get $len)
+        (i32.load offset=32 (local.get $job))
+        (f32.load offset=36 (local.get $job))
+        (i32.add (local.get $job) (i32.const 124)))
     )
   )
 )

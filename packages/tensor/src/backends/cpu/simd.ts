@@ -66,7 +66,7 @@ export function setCpuSimdElementwise(on: boolean): void {
   enabled = on;
 }
 
-interface Arena {
+export interface Arena {
   k: ElementwiseExports;
   base: number;
   f32: Float32Array;
@@ -74,7 +74,7 @@ interface Arena {
 }
 
 /** Room for `bytes` of operands in linear memory and the kernels instantiated on it, or null (use JavaScript). */
-function arena(bytes: number): Arena | null {
+export function arena(bytes: number): Arena | null {
   if (!enabled) return null;
   const a = wasmKernelArena(bytes);
   if (!a?.elementwise) return null;
@@ -102,7 +102,7 @@ const TASK_MIN_ELEMENTS = 8192;
  * elementwise.wat's run_task, split into tasks that helper threads share when the job is large. `ints` and then
  * `floats` (stored as f32) are the op's arguments.
  */
-function runOp(
+export function runOp(
   mem: Arena,
   op: number,
   count: number,
@@ -133,7 +133,7 @@ export function cpuSimdElementwiseAvailable(): boolean {
 const OP_CODE: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
 const COMMUTATIVE: Partial<Record<BinaryOp, boolean>> = { add: true, mul: true };
 
-const align = (bytes: number) => (bytes + 63) & ~63;
+export const align = (bytes: number) => (bytes + 63) & ~63;
 
 /** A kernel call's operands in linear memory: byte offsets of the inputs, then of the outputs. */
 interface Placed {

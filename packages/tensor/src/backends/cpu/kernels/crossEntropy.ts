@@ -1,11 +1,18 @@
 import { KernelError } from '../../../errors.js';
 import { cpuKernel } from '../kernel.js';
+import { simdCrossEntropy } from '../simd-rows.js';
 
 export const crossEntropy = cpuKernel('crossEntropy', (be, [logits, labels], { ignoreIndex }) => {
   const lv = be.values(logits);
   const yv = be.values<Int32Array>(labels);
   const [n, c] = logits.shape;
   const { out, values } = be.output([n], 'f32');
+  if (
+    lv instanceof Float32Array &&
+    yv instanceof Int32Array &&
+    simdCrossEntropy(lv, yv, values as Float32Array, n, c, ignoreIndex)
+  )
+    return out;
   for (let r = 0; r < n; r++) {
     const y = yv[r];
     if (y === ignoreIndex) continue;

@@ -1,4 +1,5 @@
 import { cpuKernel } from '../kernel.js';
+import { simdCrossEntropyGrad } from '../simd-rows.js';
 
 export const crossEntropyGrad = cpuKernel('crossEntropyGrad', (be, [logits, labels, dloss], { ignoreIndex }) => {
   const lv = be.values(logits);
@@ -6,6 +7,13 @@ export const crossEntropyGrad = cpuKernel('crossEntropyGrad', (be, [logits, labe
   const dv = be.values(dloss);
   const [n, c] = logits.shape;
   const { out, values } = be.output([n, c], 'f32');
+  if (
+    lv instanceof Float32Array &&
+    yv instanceof Int32Array &&
+    dv instanceof Float32Array &&
+    simdCrossEntropyGrad(lv, yv, dv, values as Float32Array, n, c, ignoreIndex)
+  )
+    return out;
   for (let r = 0; r < n; r++) {
     const y = yv[r];
     if (y === ignoreIndex) continue;

@@ -1,5 +1,6 @@
 import type { TypedArray } from '../../../dtype.js';
 import { cpuKernel } from '../kernel.js';
+import { simdLayerNorm } from '../simd-rows.js';
 
 const f = Math.fround;
 
@@ -29,6 +30,13 @@ export const layerNorm = cpuKernel('layerNorm', (be, inputs, { eps, weight, bias
   const d = x.shape[x.shape.length - 1] ?? 1;
   const rows = d === 0 ? 0 : xv.length / d;
   const eps32 = f(eps);
+  if (
+    xv instanceof Float32Array &&
+    (!wv || wv instanceof Float32Array) &&
+    (!bv || bv instanceof Float32Array) &&
+    simdLayerNorm(xv, wv as Float32Array | null, bv as Float32Array | null, values as Float32Array, d, eps32)
+  )
+    return out;
   const c = new Float32Array(d);
   for (let r = 0; r < rows; r++) {
     const o = r * d;

@@ -1,4 +1,5 @@
 import { cpuKernel } from '../kernel.js';
+import { simdLayerNormGrad } from '../simd-rows.js';
 import { layerNormRow } from './layerNorm.js';
 
 const f = Math.fround;
@@ -15,6 +16,13 @@ export const layerNormGrad = cpuKernel('layerNormGrad', (be, [x, dy, w], { eps, 
   const d = x.shape[x.shape.length - 1] ?? 1;
   const rows = d === 0 ? 0 : xv.length / d;
   const eps32 = f(eps);
+  if (
+    xv instanceof Float32Array &&
+    gv instanceof Float32Array &&
+    (!wv || wv instanceof Float32Array) &&
+    simdLayerNormGrad(xv, gv, wv as Float32Array | null, values as Float32Array, d, eps32)
+  )
+    return out;
   const c = new Float32Array(d);
   const g = new Float32Array(d);
   const dc = new Float32Array(d);

@@ -1,5 +1,6 @@
 import type { TypedArray } from '../../../dtype.js';
 import { cpuKernel } from '../kernel.js';
+import { simdRmsNorm } from '../simd-rows.js';
 
 const f = Math.fround;
 
@@ -23,6 +24,12 @@ export const rmsNorm = cpuKernel('rmsNorm', (be, [x, w], { eps }) => {
   const d = x.shape[x.shape.length - 1] ?? 1;
   const rows = d === 0 ? 0 : xv.length / d;
   const eps32 = f(eps);
+  if (
+    xv instanceof Float32Array &&
+    (!wv || wv instanceof Float32Array) &&
+    simdRmsNorm(xv, wv as Float32Array | null, values as Float32Array, d, eps32)
+  )
+    return out;
   for (let r = 0; r < rows; r++) {
     const o = r * d;
     const rs = rmsRstd(xv, o, d, eps32);

@@ -1,4 +1,5 @@
 import { cpuKernel } from '../kernel.js';
+import { simdRmsNormGrad } from '../simd-rows.js';
 import { rmsRstd } from './rmsNorm.js';
 
 const f = Math.fround;
@@ -15,6 +16,13 @@ export const rmsNormGrad = cpuKernel('rmsNormGrad', (be, [x, dy, w], { eps }) =>
   const d = x.shape[x.shape.length - 1] ?? 1;
   const rows = d === 0 ? 0 : xv.length / d;
   const eps32 = f(eps);
+  if (
+    xv instanceof Float32Array &&
+    gv instanceof Float32Array &&
+    (!wv || wv instanceof Float32Array) &&
+    simdRmsNormGrad(xv, gv, wv as Float32Array | null, values as Float32Array, d, eps32)
+  )
+    return out;
   const a = new Float32Array(d);
   for (let r = 0; r < rows; r++) {
     const o = r * d;

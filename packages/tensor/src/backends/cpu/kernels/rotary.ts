@@ -1,4 +1,5 @@
 import { cpuKernel } from '../kernel.js';
+import { simdRotary } from '../simd-rows.js';
 
 const f = Math.fround;
 
@@ -22,6 +23,13 @@ export const rotary = cpuKernel('rotary', (be, [x, cos, sin], { inverse, heads }
   const period = cv.length;
   const a = heads > 0 ? xs[1] : 1; // the middle axes of x: [B, a, b, D]
   const b = heads > 0 ? xs[2] : 1;
+  if (
+    xv instanceof Float32Array &&
+    cv instanceof Float32Array &&
+    sv instanceof Float32Array &&
+    simdRotary(xv, cv, sv, values as Float32Array, d, inverse, heads, a, b)
+  )
+    return out;
   for (let r = 0; r < rows; r++) {
     const src = r * d;
     let dst = src;
