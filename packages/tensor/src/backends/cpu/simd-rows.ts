@@ -1,12 +1,13 @@
 /**
  * Row kernels of elementwise.wat for the CPU backend: RMS and layer norms with their gradients, rotary embedding,
- * and cross-entropy with its gradient. Like simd.ts's kernels they copy their operands into the GEMM's linear memory, run one job of
- * rows there (split into tasks that the helper threads share when it is large) and copy the result out, and their
+ * and cross-entropy with its gradient. Like simd.ts's kernels they use operands on the wasm heap in place (others are
+ * copied into its scratch region and back), run one job of rows there (split into tasks that the helper threads
+ * share when it is large), and their
  * results are bit-identical to the JavaScript loops in kernels/ (see the kernels' comments in elementwise.wat). Each
  * returns false, leaving its output untouched, where it does not apply; the caller then runs its JavaScript loop.
  */
-import { ELEMENTWISE_JOB } from './gemm-wasm.js';
-import { align, arena, runOp, SIMD_MIN_ELEMENTS, simdSigmoidMatchesMathExp } from './simd.js';
+import { place, runOp, SIMD_MIN_ELEMENTS, simdSigmoidMatchesMathExp } from './simd.js';
+import { ELEMENTWISE_JOB } from './wasm-memory.js';
 
 /** Job codes of elementwise.wat's run_task (after simd.ts's 0…8). */
 const OP = { rmsNorm: 9, rmsNormGrad: 10, rotary: 11, crossEntropy: 12, layerNorm: 13, layerNormGrad: 14 } as const;
@@ -39,15 +40,11 @@ export function simdRmsNorm(
 ): boolean {
   const n = x.length;
   if (!rowsFit(n, d) || (w && w.length !== d)) return false;
-  const xBytes = align(4 * n);
-  const mem = arena(xBytes + (w ? 4 * d : 0));
-  if (!mem) return false;
-  const X = mem.base;
-  const W = X + xBytes;
-  mem.f32.set(x, X >> 2);
-  if (w) mem.f32.set(w, W >> 2);
-  runOp(mem, OP.rmsNorm, n / d, d, [X, W, w ? 1 : 0, X, d], [eps32]);
-  out.set(mem.f32.subarray(X >> 2, (X >> 2) + n));
+  const placed = place(w ? [x, w] : [x], [out]);
+  if (!placed) return false;
+  const [X, W, O] = w ? placed.at : [placed.at[0], 0, placed.at[1]];
+  runOp(placed.mem, OP.rmsNorm, n / d, d, [X, W, w ? 1 : 0, O, d], [eps32]);
+  placed.finish();
   simdRowCalls.rmsNorm++;
   return true;
 }
@@ -88,19 +85,14 @@ export function simdRmsNormGrad(
 ): boolean {
   const n = x.length;
   if (!rowsFit(n, d) || dy.length !== n || (w && w.length !== d) || !rmsCubesMatchPow()) return false;
-  const bytes = align(4 * n);
-  const mem = arena(2 * bytes + (w ? 4 * d : 0));
-  if (!mem) return false;
-  const X = mem.base;
-  const D = X + bytes;
-  const W = D + bytes;
-  mem.f32.set(x, X >> 2);
-  mem.f32.set(dy, D >> 2);
-  if (w) mem.f32.set(w, W >> 2);
+  const placed = place(w ? [x, dy, w] : [x, dy], [out]);
+  if (!placed) return false;
+  const { mem } = placed;
+  const [X, D, W, O] = w ? placed.at : [placed.at[0], placed.at[1], 0, placed.at[2]];
   mem.i32[FLAG] = 0;
-  runOp(mem, OP.rmsNormGrad, n / d, d, [X, D, W, w ? 1 : 0, D, d], [eps32]);
+  runOp(mem, OP.rmsNormGrad, n / d, d, [X, D, W, w ? 1 : 0, O, d], [eps32]);
   if (mem.i32[FLAG] !== 0) return false;
-  out.set(mem.f32.subarray(D >> 2, (D >> 2) + n));
+  placed.finish();
   simdRowCalls.rmsNormGrad++;
   return true;
 }
@@ -126,19 +118,11 @@ export function simdRotary(
   if (!rowsFit(n, d) || d % 2 !== 0 || out.length !== n || sin.length !== period) return false;
   if (heads > 0 ? period < (inverse ? b : a) * d || n % (a * b * d) !== 0 : period === 0 || period % d !== 0)
     return false;
-  const xBytes = align(4 * n);
-  const tBytes = align(4 * period);
-  const mem = arena(2 * xBytes + 2 * tBytes);
-  if (!mem) return false;
-  const X = mem.base;
-  const O = X + xBytes; // not in place: a row's second half reads the first half's inputs
-  const C = X + 2 * xBytes;
-  const S = C + tBytes;
-  mem.f32.set(x, X >> 2);
-  mem.f32.set(cos, C >> 2);
-  mem.f32.set(sin, S >> 2);
-  runOp(mem, OP.rotary, n / d, d, [X, C, S, O, d, period, inverse ? 1 : 0, heads > 0 ? 1 : 0, a, b]);
-  out.set(mem.f32.subarray(O >> 2, (O >> 2) + n));
+  const placed = place([x, cos, sin], [out]); // never in place: a row's second half reads the first half's inputs
+  if (!placed) return false;
+  const [X, C, S, O] = placed.at;
+  runOp(placed.mem, OP.rotary, n / d, d, [X, C, S, O, d, period, inverse ? 1 : 0, heads > 0 ? 1 : 0, a, b]);
+  placed.finish();
   if (inverse) simdRowCalls.rotaryInverse++;
   else simdRowCalls.rotary++;
   return true;
@@ -171,17 +155,14 @@ export function simdCrossEntropy(
   ignoreIndex: number,
 ): boolean {
   if (logits.length !== n * c || !crossEntropyFits(labels, n, c, ignoreIndex)) return false;
-  const lBytes = align(4 * n * c + 8); // + 8: the last odd logit is read with the next one
-  const yBytes = align(4 * n);
-  const mem = arena(lBytes + yBytes + 16 * n);
-  if (!mem) return false;
-  const L = mem.base;
-  const Y = L + lBytes;
-  const O = Y + yBytes;
-  mem.f32.set(logits, L >> 2);
-  mem.i32.set(labels, Y >> 2);
-  runOp(mem, OP.crossEntropy, n, c, [L, Y, 0, O, c, ignoreIndex, 0, c <= CE_KEEP_MAX ? 1 : 0]);
-  const res = new Float64Array(mem.f32.buffer, O, 2 * n);
+  // each row's (sum, max) as float64 pairs; + 8: the last odd logit is read with the next one
+  const pairs = new Float32Array(4 * n);
+  const placed = place([logits, labels], [pairs], 8);
+  if (!placed) return false;
+  const [L, Y, O] = placed.at;
+  runOp(placed.mem, OP.crossEntropy, n, c, [L, Y, 0, O, c, ignoreIndex, 0, c <= CE_KEEP_MAX ? 1 : 0]);
+  placed.finish();
+  const res = new Float64Array(pairs.buffer, 0, 2 * n);
   for (let r = 0; r < n; r++) {
     const y = labels[r];
     if (y === ignoreIndex) continue;
@@ -202,18 +183,11 @@ export function simdCrossEntropyGrad(
   ignoreIndex: number,
 ): boolean {
   if (logits.length !== n * c || dloss.length !== n || !crossEntropyFits(labels, n, c, ignoreIndex)) return false;
-  const lBytes = align(4 * n * c + 8);
-  const yBytes = align(4 * n);
-  const mem = arena(lBytes + 2 * yBytes);
-  if (!mem) return false;
-  const L = mem.base;
-  const Y = L + lBytes;
-  const G = Y + yBytes;
-  mem.f32.set(logits, L >> 2);
-  mem.i32.set(labels, Y >> 2);
-  mem.f32.set(dloss, G >> 2);
-  runOp(mem, OP.crossEntropy, n, c, [L, Y, G, L, c, ignoreIndex, 1, c <= CE_KEEP_MAX ? 1 : 0]);
-  out.set(mem.f32.subarray(L >> 2, (L >> 2) + n * c));
+  const placed = place([logits, labels, dloss], [out], 8);
+  if (!placed) return false;
+  const [L, Y, G, O] = placed.at;
+  runOp(placed.mem, OP.crossEntropy, n, c, [L, Y, G, O, c, ignoreIndex, 1, c <= CE_KEEP_MAX ? 1 : 0]);
+  placed.finish();
   simdRowCalls.crossEntropyGrad++;
   return true;
 }
@@ -229,18 +203,12 @@ export function simdLayerNorm(
 ): boolean {
   const n = x.length;
   if (!rowsFit(n, d) || (w && w.length !== d) || (b && b.length !== d)) return false;
-  const xBytes = align(4 * n);
-  const pBytes = align(4 * d);
-  const mem = arena(xBytes + 2 * pBytes);
-  if (!mem) return false;
-  const X = mem.base;
-  const W = X + xBytes;
-  const B = W + pBytes;
-  mem.f32.set(x, X >> 2);
-  if (w) mem.f32.set(w, W >> 2);
-  if (b) mem.f32.set(b, B >> 2);
-  runOp(mem, OP.layerNorm, n / d, d, [X, W, B, (w ? 1 : 0) | (b ? 2 : 0), X, d], [eps32]);
-  out.set(mem.f32.subarray(X >> 2, (X >> 2) + n));
+  const none = new Float32Array(0); // stands for a missing weight or bias (the kernel does not read it)
+  const placed = place([x, w ?? none, b ?? none], [out]);
+  if (!placed) return false;
+  const [X, W, B, O] = placed.at;
+  runOp(placed.mem, OP.layerNorm, n / d, d, [X, W, B, (w ? 1 : 0) | (b ? 2 : 0), O, d], [eps32]);
+  placed.finish();
   simdRowCalls.layerNorm++;
   return true;
 }
@@ -256,19 +224,14 @@ export function simdLayerNormGrad(
 ): boolean {
   const n = x.length;
   if (!rowsFit(n, d) || dy.length !== n || (w && w.length !== d) || !rmsCubesMatchPow()) return false;
-  const bytes = align(4 * n);
-  const mem = arena(2 * bytes + (w ? 4 * d : 0));
-  if (!mem) return false;
-  const X = mem.base;
-  const D = X + bytes;
-  const W = D + bytes;
-  mem.f32.set(x, X >> 2);
-  mem.f32.set(dy, D >> 2);
-  if (w) mem.f32.set(w, W >> 2);
+  const placed = place(w ? [x, dy, w] : [x, dy], [out]);
+  if (!placed) return false;
+  const { mem } = placed;
+  const [X, D, W, O] = w ? placed.at : [placed.at[0], placed.at[1], 0, placed.at[2]];
   mem.i32[FLAG] = 0;
-  runOp(mem, OP.layerNormGrad, n / d, d, [X, D, W, w ? 1 : 0, D, d], [eps32]);
+  runOp(mem, OP.layerNormGrad, n / d, d, [X, D, W, w ? 1 : 0, O, d], [eps32]);
   if (mem.i32[FLAG] !== 0) return false;
-  out.set(mem.f32.subarray(D >> 2, (D >> 2) + n));
+  placed.finish();
   simdRowCalls.layerNormGrad++;
   return true;
 }

@@ -136,19 +136,22 @@ const COMMUTATIVE: Partial<Record<BinaryOp, boolean>> = { add: true, mul: true }
 export const align = (bytes: number) => (bytes + 63) & ~63;
 
 /** A kernel call's operands in linear memory: byte offsets of the inputs, then of the outputs. */
-interface Placed {
+export interface Placed {
   mem: Arena;
   at: number[];
   /** Copy the outputs that are not on the heap out of the scratch region. */
   finish(): void;
 }
 
+type View = Float32Array | Int32Array;
+const viewOf = (mem: Arena, v: View): View => (v instanceof Int32Array ? mem.i32 : mem.f32);
+
 /**
  * Place a call's operands: arrays on the wasm heap (the CPU backend's large f32 tensors) where they are, the others
  * copied into the scratch region (inputs now, outputs by `finish`). `slack`: bytes readable past each copied
  * operand (the heap keeps such a tail past its top). Null without the kernels.
  */
-function place(inputs: Float32Array[], outputs: Float32Array[], slack = 0): Placed | null {
+export function place(inputs: View[], outputs: View[], slack = 0): Placed | null {
   const all = [...inputs, ...outputs];
   const at = all.map((v) => heapOffset(v));
   let bytes = 0;
@@ -158,7 +161,7 @@ function place(inputs: Float32Array[], outputs: Float32Array[], slack = 0): Plac
     const first = i < inputs.length ? all.indexOf(all[i]) : i; // an input given twice is copied once
     if (first < i) continue;
     local[i] = bytes;
-    bytes += align(4 * all[i].length + slack);
+    bytes += align(all[i].byteLength + slack);
   }
   const mem = arena(bytes);
   if (!mem) return null;
@@ -166,15 +169,16 @@ function place(inputs: Float32Array[], outputs: Float32Array[], slack = 0): Plac
     if (at[i] >= 0) continue;
     const first = i < inputs.length ? all.indexOf(all[i]) : i;
     at[i] = first < i ? at[first] : mem.base + local[i];
-    if (i < inputs.length && first === i) mem.f32.set(all[i], at[i] >> 2);
+    if (i < inputs.length && first === i) viewOf(mem, all[i]).set(all[i], at[i] >> 2);
   }
   return {
     mem,
     at,
     finish() {
       for (let j = 0; j < outputs.length; j++) {
+        const o = outputs[j];
         const i = inputs.length + j;
-        if (heapOffset(outputs[j]) < 0) outputs[j].set(mem.f32.subarray(at[i] >> 2, (at[i] >> 2) + outputs[j].length));
+        if (heapOffset(o) < 0) o.set(viewOf(mem, o).subarray(at[i] >> 2, (at[i] >> 2) + o.length));
       }
     },
   };
