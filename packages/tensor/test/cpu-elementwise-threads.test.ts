@@ -9,6 +9,7 @@ import {
   setCpuSimdElementwise,
   silu,
   siluMul,
+  sum,
   type Tensor,
   tensor,
 } from '../src/index.js';
@@ -159,6 +160,49 @@ describe('threaded elementwise jobs (CPU)', () => {
     expect(bits(fast)).toEqual(bits(withSimd(false, () => maskedSoftmax(x, { scale: 0.3, causal: true, mask: keep }))));
     expect(bits(fast)).toEqual(bits(withSimd(false, () => maskedSoftmax(x, { scale: 0.3, causal: true }))));
   });
+
+  // sums over leading / middle axes: the kernel sums each column in float64 in order, as the JavaScript loop does
+  const sums: [number[], number[]][] = [
+    [
+      [8, 128, 344],
+      [0, 1],
+    ],
+    [[1024, 131], [0]],
+    [
+      [2, 3, 40, 200],
+      [1, 2],
+    ],
+    [[5, 300, 9], [1]],
+    [[3, 50, 7], [1]],
+  ];
+  for (const [shape, axes] of sums) {
+    it(`sum over axes ${axes} of ${shape.join('×')}: the JavaScript bits, float64 within 1e-5 relative`, () => {
+      const size = shape.reduce((p, d) => p * d, 1);
+      const xv = randomValues(size, size + 3);
+      xv[7] = 3e38; // large magnitudes: the float64 accumulator must not round to f32 between terms
+      xv[8] = 3e38;
+      const x = tensor(xv, shape);
+      const calls = simdCalls.sumMiddle;
+      const fast = withSimd(true, () => sum(x, axes));
+      if (shape[shape.length - 1] >= 8) expect(simdCalls.sumMiddle).toBeGreaterThan(calls);
+      expect(bits(fast)).toEqual(bits(withSimd(false, () => sum(x, axes))));
+      // float64 reference
+      const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const ref = new Float64Array(kept.reduce((p, d) => p * d, 1));
+      const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
+      const keptStrides = kept.map((_, i) => kept.slice(i + 1).reduce((p, d) => p * d, 1));
+      for (let e = 0; e < size; e++) {
+        let o = 0;
+        for (let i = 0; i < shape.length; i++) {
+          const c = Math.floor(e / strides[i]) % shape[i];
+          if (!axes.includes(i)) o += c * keptStrides[i];
+        }
+        ref[o] += xv[e];
+      }
+      for (let i = 0; i < ref.length; i++)
+        expect(Math.abs(fast[i] - ref[i])).toBeLessThanOrEqual(1e-5 * Math.abs(ref[i]) + 1e-4);
+    });
+  }
 
   it('maskedSoftmax rows with NaN or infinite scores fall back to the JavaScript loop (same bits)', () => {
     const shape = [2, 2, 32, 32];

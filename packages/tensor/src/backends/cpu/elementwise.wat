@@ -1376,6 +1376,60 @@
         (br $R)))
   )
 
+  ;; Sum over the middle axis of x [outer, n, inner] for row o and columns [i0, i1), kernels/reduce.ts's loop bit for
+  ;; bit: out[o][i] = fround(Σ_k x[o][k][i]) with the sum in float64, in k order (each lane is one column's sum, so
+  ;; vectorising across columns keeps every column's order).
+  (func $sum_middle (param $x i32) (param $out i32) (param $o i32) (param $n i32) (param $inner i32) (param $i i32)
+      (param $i1 i32)
+    (local $k i32) (local $p i32) (local $rowBytes i32) (local $q i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $s f64)
+    (local.set $rowBytes (i32.shl (local.get $inner) (i32.const 2)))
+    (local.set $q (i32.add (local.get $x) (i32.mul (i32.mul (local.get $o) (local.get $n)) (local.get $rowBytes))))
+    ;; eight columns at a time
+    (block $d8 (loop $L8
+      (br_if $d8 (i32.gt_s (i32.add (local.get $i) (i32.const 8)) (local.get $i1)))
+      (local.set $a0 (v128.const f64x2 0 0))
+      (local.set $a1 (v128.const f64x2 0 0))
+      (local.set $a2 (v128.const f64x2 0 0))
+      (local.set $a3 (v128.const f64x2 0 0))
+      (local.set $p (i32.add (local.get $q) (i32.shl (local.get $i) (i32.const 2))))
+      (local.set $k (i32.const 0))
+      (block $kd (loop $K
+        (br_if $kd (i32.ge_s (local.get $k) (local.get $n)))
+        (local.set $a0 (f64x2.add (local.get $a0) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p)))))
+        (local.set $a1 (f64x2.add (local.get $a1) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $p)))))
+        (local.set $a2 (f64x2.add (local.get $a2) (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 (local.get $p)))))
+        (local.set $a3 (f64x2.add (local.get $a3) (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 (local.get $p)))))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $K)))
+      (local.set $p (i32.add (local.get $out)
+        (i32.shl (i32.add (i32.mul (local.get $o) (local.get $inner)) (local.get $i)) (i32.const 2))))
+      (v128.store64_lane 0 (local.get $p) (f32x4.demote_f64x2_zero (local.get $a0)))
+      (v128.store64_lane offset=8 0 (local.get $p) (f32x4.demote_f64x2_zero (local.get $a1)))
+      (v128.store64_lane offset=16 0 (local.get $p) (f32x4.demote_f64x2_zero (local.get $a2)))
+      (v128.store64_lane offset=24 0 (local.get $p) (f32x4.demote_f64x2_zero (local.get $a3)))
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (br $L8)))
+    ;; the remaining columns one at a time
+    (block $d1 (loop $L1
+      (br_if $d1 (i32.ge_s (local.get $i) (local.get $i1)))
+      (local.set $s (f64.const 0))
+      (local.set $p (i32.add (local.get $q) (i32.shl (local.get $i) (i32.const 2))))
+      (local.set $k (i32.const 0))
+      (block $kd1 (loop $K1
+        (br_if $kd1 (i32.ge_s (local.get $k) (local.get $n)))
+        (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32.load (local.get $p)))))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $K1)))
+      (f32.store (i32.add (local.get $out)
+          (i32.shl (i32.add (i32.mul (local.get $o) (local.get $inner)) (local.get $i)) (i32.const 2)))
+        (f32.demote_f64 (local.get $s)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $L1)))
+  )
+
   ;; One task of a threaded elementwise job. gemm-wasm.ts runs tasks [0, ntasks) on the calling thread and its helper
   ;; threads; the job block at $job holds [op, count, chunk, args…] (i32 words; p and scale as f32 bits) and task t
   ;; covers items [t·chunk, min((t+1)·chunk, count)) — rows for binary (0), softmax and the row kernels (9…14),
@@ -1390,9 +1444,9 @@
     (if (i32.gt_u (local.get $len) (local.get $chunk)) (then (local.set $len (local.get $chunk))))
     (local.set $b4 (i32.shl (local.get $s) (i32.const 2)))
     (block $done
-      (block $lng (block $ln (block $ce (block $rot (block $rng (block $rn
+      (block $sum (block $lng (block $ln (block $ce (block $rot (block $rng (block $rn
       (block $sgrad (block $flat (block $softmax (block $smg (block $sm (block $sg (block $sig (block $drop (block $bin
-        (br_table $bin $drop $sig $sg $sm $smg $softmax $flat $sgrad $rn $rng $rot $ce $ln $lng $done (i32.load (local.get $job))))
+        (br_table $bin $drop $sig $sg $sm $smg $softmax $flat $sgrad $rn $rng $rot $ce $ln $lng $sum $done (i32.load (local.get $job))))
       ;; 0 binary: code, out, a, ars, b, brs, sb, ncols
       (call $binary (i32.load offset=12 (local.get $job))
         (i32.add (i32.load offset=16 (local.get $job))
@@ -1563,6 +1617,24 @@
         (i32.load offset=32 (local.get $job))
         (f32.load offset=36 (local.get $job))
         (i32.add (local.get $job) (i32.const 124)))
+      (br $done))
+      ;; 15 sum over the middle axis: x, out, n, inner, column blocks per outer row; item q is outer row q div
+      ;; blocks, columns [64·(q mod blocks), + 64)
+      (local.set $len (i32.add (local.get $s) (local.get $len)))
+      (block $qd (loop $Q
+        (br_if $qd (i32.ge_u (local.get $s) (local.get $len)))
+        (local.set $lo (i32.shl (i32.rem_u (local.get $s) (i32.load offset=28 (local.get $job))) (i32.const 6)))
+        (call $sum_middle
+          (i32.load offset=12 (local.get $job))
+          (i32.load offset=16 (local.get $job))
+          (i32.div_u (local.get $s) (i32.load offset=28 (local.get $job)))
+          (i32.load offset=20 (local.get $job))
+          (i32.load offset=24 (local.get $job))
+          (local.get $lo)
+          (select (i32.load offset=24 (local.get $job)) (i32.add (local.get $lo) (i32.const 64))
+            (i32.gt_u (i32.add (local.get $lo) (i32.const 64)) (i32.load offset=24 (local.get $job)))))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br $Q)))
     )
   )
 )

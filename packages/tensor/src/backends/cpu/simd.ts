@@ -58,6 +58,7 @@ export const simdCalls = {
   siluMulGrad: 0,
   softmax: 0,
   softmaxGrad: 0,
+  sumMiddle: 0,
 };
 let enabled = true;
 
@@ -92,6 +93,7 @@ const OP = {
   softmax: 6,
   binaryFlat: 7,
   softmaxGrad: 8,
+  sumMiddle: 15,
 } as const;
 /** Most tasks one elementwise job is split into, and the least elements a task gets. */
 const MAX_TASKS = 16;
@@ -411,5 +413,24 @@ export function simdMaskedSoftmaxGrad(
   runOp(placed.mem, OP.softmaxGrad, n / c, c, [Y, D, O, c, tq, causal ? 1 : 0], [scale]);
   placed.finish();
   simdCalls.softmaxGrad++;
+  return true;
+}
+
+/** Columns of one task item of the middle-axis sum (elementwise.wat's op 15). */
+const SUM_COLUMNS = 64;
+
+/**
+ * Sums over the middle axis of x [outer, n, inner] into out [outer, inner], as kernels/reduce.ts's loop: each
+ * column in float64, in order, rounded once. False (out untouched) without the kernel.
+ */
+export function simdSumMiddle(x: Float32Array, out: Float32Array, outer: number, n: number, inner: number): boolean {
+  if (x.length < SIMD_MIN_ELEMENTS || inner < 8 || x.length !== outer * n * inner) return false;
+  const placed = place([x], [out]);
+  if (!placed) return false;
+  const [X, O] = placed.at;
+  const blocks = Math.ceil(inner / SUM_COLUMNS);
+  runOp(placed.mem, OP.sumMiddle, outer * blocks, (n * inner) / blocks, [X, O, n, inner, blocks]);
+  placed.finish();
+  simdCalls.sumMiddle++;
   return true;
 }

@@ -1,5 +1,6 @@
 import { cpuKernel } from '../kernel.js';
 import { sizeOf } from '../../../shape.js';
+import { simdSumMiddle } from '../simd.js';
 
 export const reduce = cpuKernel('reduce', (be, [x], { op, axis }) => {
   const xv = be.values(x);
@@ -31,6 +32,9 @@ export const reduce = cpuKernel('reduce', (be, [x], { op, axis }) => {
     }
     return out;
   }
+  // f32 sums over a middle or leading axis: the SIMD kernel (each column's float64 sum in order, the same bits)
+  if (op === 'sum' && xv instanceof Float32Array && simdSumMiddle(xv, values as Float32Array, outer, n, inner))
+    return out;
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
