@@ -161,6 +161,32 @@ describe('threaded elementwise jobs (CPU)', () => {
     expect(bits(fast)).toEqual(bits(withSimd(false, () => maskedSoftmax(x, { scale: 0.3, causal: true }))));
   });
 
+  it('siluMul and both its gradients over every tail length: the JavaScript bits', () => {
+    for (const n of [1024, 1025, 1026, 1027, 1028, 1029, 1030, 1031, 20_003]) {
+      const gv = randomValues(n, n, 30);
+      gv[3] = 0;
+      gv[5] = -0;
+      gv[6] = 800; // beyond exp's fast range: the scalar path inside the SIMD kernel
+      const uv = randomValues(n, n + 1);
+      const wv = tensor(randomValues(n, n + 2), [n]);
+      const run = () => {
+        const g = tensor(gv, [n]);
+        const u = tensor(uv, [n]);
+        g.requiresGrad = true;
+        u.requiresGrad = true;
+        const y = siluMul(g, u);
+        mul(y, wv).sum().backward();
+        return [y, g.grad as Tensor, u.grad as Tensor];
+      };
+      setCpuSimdElementwise(true);
+      const fast = run().map((t) => t.dataSync());
+      setCpuSimdElementwise(false);
+      const slow = run().map((t) => t.dataSync());
+      setCpuSimdElementwise(true);
+      for (let i = 0; i < 3; i++) expect(bits(fast[i]), `n ${n}, output ${i}`).toEqual(bits(slow[i]));
+    }
+  });
+
   // sums over leading / middle axes: the kernel sums each column in float64 in order, as the JavaScript loop does
   const sums: [number[], number[]][] = [
     [

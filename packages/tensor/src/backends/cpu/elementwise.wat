@@ -535,6 +535,22 @@
     (f64x2.div (v128.bitselect (v128.const f64x2 1 1) (local.get $e) (local.get $pos)) (local.get $d))
   )
 
+;; $sigmoid2 of two independent pairs at once through $exp4 (the same operations on each pair, so the same bits).
+  (func $sigmoid4 (param $x0 v128) (param $x1 v128) (result v128 v128)
+    (local $p0 v128) (local $p1 v128) (local $e0 v128) (local $e1 v128)
+    (local.set $p0 (f64x2.ge (local.get $x0) (v128.const f64x2 0 0)))
+    (local.set $p1 (f64x2.ge (local.get $x1) (v128.const f64x2 0 0)))
+    (call $exp4
+      (v128.bitselect (f64x2.neg (local.get $x0)) (local.get $x0) (local.get $p0))
+      (v128.bitselect (f64x2.neg (local.get $x1)) (local.get $x1) (local.get $p1)))
+    (local.set $e1)
+    (local.set $e0)
+    (f64x2.div (v128.bitselect (v128.const f64x2 1 1) (local.get $e0) (local.get $p0))
+      (f64x2.add (v128.const f64x2 1 1) (local.get $e0)))
+    (f64x2.div (v128.bitselect (v128.const f64x2 1 1) (local.get $e1) (local.get $p1))
+      (f64x2.add (v128.const f64x2 1 1) (local.get $e1)))
+  )
+
   ;; out = sigmoid(x) (silu = 0) or x · sigmoid(x) (silu ≠ 0), f32 in and out, float64 inside: unary.ts's loops.
   (func $sigmoid (export "sigmoid") (param $x i32) (param $out i32) (param $n i32) (param $silu i32)
     (local $end i32) (local $v v128) (local $s v128) (local $xs f64)
@@ -591,7 +607,27 @@
   ;; SwiGLU forward: out = fround(fround(g · sigmoid(g)) · up), kernels/siluMul.ts's loop (two lanes at a time).
   (func $silu_mul (export "silu_mul") (param $g i32) (param $up i32) (param $out i32) (param $n i32)
     (local $end i32) (local $v v128) (local $u v128) (local $s v128) (local $step i32)
+    (local $v1 v128) (local $s1 v128)
     (local.set $end (i32.add (local.get $g) (i32.shl (local.get $n) (i32.const 2))))
+    ;; four at a time (two pairs through $sigmoid4), then pairs and a last single one below
+    (block $done4
+      (loop $L4
+        (br_if $done4 (i32.gt_u (i32.add (local.get $g) (i32.const 16)) (local.get $end)))
+        (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $g))))
+        (local.set $v1 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $g))))
+        (call $sigmoid4 (local.get $v) (local.get $v1))
+        (local.set $s1)
+        (local.set $s)
+        (local.set $s (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $v) (local.get $s)))))
+        (local.set $s1 (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $v1) (local.get $s1)))))
+        (v128.store64_lane 0 (local.get $out) (f32x4.demote_f64x2_zero
+          (f64x2.mul (local.get $s) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $up))))))
+        (v128.store64_lane offset=8 0 (local.get $out) (f32x4.demote_f64x2_zero
+          (f64x2.mul (local.get $s1) (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $up))))))
+        (local.set $g (i32.add (local.get $g) (i32.const 16)))
+        (local.set $up (i32.add (local.get $up) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $L4)))
     (block $done
       (loop $L
         (br_if $done (i32.ge_u (local.get $g) (local.get $end)))
@@ -623,8 +659,41 @@
       (param $n i32)
     (local $end i32) (local $v v128) (local $u v128) (local $d v128) (local $s v128) (local $one v128)
     (local $a v128) (local $b v128) (local $step i32)
+    (local $v1 v128) (local $u1 v128) (local $d1 v128) (local $s1 v128)
     (local.set $one (v128.const f64x2 1 1))
     (local.set $end (i32.add (local.get $g) (i32.shl (local.get $n) (i32.const 2))))
+    ;; four at a time (two pairs through $sigmoid4; every input is loaded before an output is stored), then pairs
+    ;; and a last single one below
+    (block $done4
+      (loop $L4
+        (br_if $done4 (i32.gt_u (i32.add (local.get $g) (i32.const 16)) (local.get $end)))
+        (local.set $v (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $g))))
+        (local.set $v1 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $g))))
+        (local.set $u (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $up))))
+        (local.set $u1 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $up))))
+        (local.set $d (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $dy))))
+        (local.set $d1 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (local.get $dy))))
+        (call $sigmoid4 (local.get $v) (local.get $v1))
+        (local.set $s1)
+        (local.set $s)
+        (v128.store64_lane 0 (local.get $dgate) (f32x4.demote_f64x2_zero (f64x2.mul
+          (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $d) (local.get $u))))
+          (f64x2.mul (local.get $s) (f64x2.add (local.get $one)
+            (f64x2.mul (local.get $v) (f64x2.sub (local.get $one) (local.get $s))))))))
+        (v128.store64_lane offset=8 0 (local.get $dgate) (f32x4.demote_f64x2_zero (f64x2.mul
+          (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $d1) (local.get $u1))))
+          (f64x2.mul (local.get $s1) (f64x2.add (local.get $one)
+            (f64x2.mul (local.get $v1) (f64x2.sub (local.get $one) (local.get $s1))))))))
+        (v128.store64_lane 0 (local.get $dup) (f32x4.demote_f64x2_zero (f64x2.mul (local.get $d)
+          (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $v) (local.get $s)))))))
+        (v128.store64_lane offset=8 0 (local.get $dup) (f32x4.demote_f64x2_zero (f64x2.mul (local.get $d1)
+          (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.mul (local.get $v1) (local.get $s1)))))))
+        (local.set $g (i32.add (local.get $g) (i32.const 16)))
+        (local.set $up (i32.add (local.get $up) (i32.const 16)))
+        (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+        (local.set $dgate (i32.add (local.get $dgate) (i32.const 16)))
+        (local.set $dup (i32.add (local.get $dup) (i32.const 16)))
+        (br $L4)))
     (block $done
       (loop $L
         (br_if $done (i32.ge_u (local.get $g) (local.get $end)))
@@ -714,6 +783,22 @@
             ;; exponentials (float64) into scratch, two at a time; an odd last one computes a spare lane
             (local.set $m64 (f64x2.splat (f64.promote_f32 (local.get $mx))))
             (local.set $j (i32.const 0))
+            ;; four at a time through $exp4, then pairs
+            (block $d34 (loop $L34
+              (br_if $d34 (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+              (call $exp4
+                (f64x2.sub
+                  (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2)))))
+                  (local.get $m64))
+                (f64x2.sub
+                  (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 (i32.add (local.get $or) (i32.shl (local.get $j) (i32.const 2)))))
+                  (local.get $m64)))
+              (local.set $v)
+              (local.set $vmx) ;; (the maximum's vector is no longer needed)
+              (v128.store (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3))) (local.get $vmx))
+              (v128.store offset=16 (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3))) (local.get $v))
+              (local.set $j (i32.add (local.get $j) (i32.const 4)))
+              (br $L34)))
             (block $d3 (loop $L3
               (br_if $d3 (i32.ge_s (local.get $j) (local.get $n)))
               (v128.store (i32.add (local.get $scratch) (i32.shl (local.get $j) (i32.const 3)))
