@@ -210,6 +210,16 @@ export interface KernelSignatures {
   /** Both gradients of siluMul in one pass (one sigmoid per element): d gate, and d up as `extra`, as siluMulGrad. */
   siluMulGradPair: { inputs: [gate: TensorInfo, up: TensorInfo, dy: TensorInfo]; attrs: Record<string, never> };
   /**
+   * matmul of [batch, ·, ·] operands (as `matmul`) with attention's causal structure: row i of each entry's C is
+   * query i mod `period`, whose last visible key is (i mod period) + `offset`. `output`: C's entries past it are 0
+   * (and are not computed); `skipA`: op(A)'s entries past it are 0 (the caller guarantees it: attention's
+   * probabilities and their gradient), so the sums may stop there. Every other entry is the plain product's.
+   */
+  matmulCausal: {
+    inputs: [a: TensorInfo, b: TensorInfo];
+    attrs: { transA: boolean; transB: boolean; mode: 'output' | 'skipA'; period: number; offset: number };
+  };
+  /**
    * out = fround(base + fround(x · fround(scale))) for inputs [base, x] of one shape, or fround(x · fround(scale))
    * for [x]: the LoRA branch's `base + scaling · B(A(x))` in one pass (and its gradient).
    */
@@ -327,6 +337,7 @@ export const OPTIONAL_KERNEL_NAMES: readonly KernelName[] = [
   'siluMul',
   'siluMulGrad',
   'siluMulGradPair',
+  'matmulCausal',
   'addScaled',
   'sumSquares',
   'stepStats',

@@ -1,4 +1,4 @@
-import { composite, record, registerGradient } from '../autograd.js';
+import { composite, record, registerGradient, tidy } from '../autograd.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import { hasKernel } from '../backend.js';
@@ -352,6 +352,8 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
       k.shape,
     ]);
   }
+  if (useCausalCore(q, k, v, opts, kvHeads * groups === heads))
+    return causalAttention(q, k, v, scale, opts.mask ?? null, kvHeads, groups);
   return composite(() => {
     // GQA: the n query heads of a kv head are consecutive, so [..., Hkv·n, Tq, D] is [..., Hkv, n·Tq, D] as it
     // stands: one product per kv head (each score is the same dot product), scores viewed back per query head
@@ -415,6 +417,154 @@ registerGradient<{ scale: number; causal: boolean }>(
   ],
   () => ({ inputs: [false, true], output: true }),
 );
+
+/**
+ * Whether causal attention can skip its hidden block: the backend has the causal product and the fused softmax, no
+ * dropout on the probabilities, at least as many keys as queries, and no key padding mask that hides anything (a
+ * fully masked row is a uniform average over every key, the hidden ones included).
+ */
+function useCausalCore(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, headsMatch: boolean): boolean {
+  if (!opts.causal || (opts.dropout && opts.dropout.p > 0) || q.rank < 3 || k.rank !== q.rank || v.rank !== q.rank)
+    return false;
+  // one (batch, kv head) entry per product: the leading axes agree and k / v heads match q's (or group them)
+  const r = q.rank;
+  if (!headsMatch || !shapesEqual(k.shape.slice(0, r - 1), v.shape.slice(0, r - 1))) return false;
+  if (!shapesEqual(q.shape.slice(0, r - 3), k.shape.slice(0, r - 3))) return false;
+  const backend = backendOf('scaledDotProductAttention', [q, k, v]);
+  if (!hasKernel(backend.name, 'matmulCausal') || !hasKernel(backend.name, 'maskedSoftmax')) return false;
+  if (k.shape[k.rank - 2] < q.shape[q.rank - 2] || q.dtype !== 'f32' || k.dtype !== 'f32' || v.dtype !== 'f32')
+    return false;
+  const mask = opts.mask;
+  if (!mask) return true;
+  // the CPU holds the mask: reading it is a copy of a few bytes per key
+  return mask.shape.every((d, i) => d === 1 || i === 0 || i === mask.rank - 1) && mask.dataSync().every((x) => x !== 0);
+}
+
+/**
+ * Causal attention on backends with `matmulCausal`: the same roundings as the composition (scores, masked softmax,
+ * probabilities · v), but the products skip the hidden block: the scores above the diagonal are not computed, the
+ * zero probabilities there are not read, and the backward pass does the same for dP and dQ (dK and dV are full).
+ */
+function causalAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  scale: number,
+  mask: Tensor | null,
+  kvHeads: number,
+  groups: number,
+): Tensor {
+  const lead = q.shape.slice(0, q.rank - 3);
+  const heads = q.shape[q.rank - 3];
+  const [tq, d] = q.shape.slice(q.rank - 2);
+  const tk = k.shape[k.rank - 2];
+  const dv = v.shape[v.rank - 1];
+  const bh = lead.reduce((p, x) => p * x, 1) * kvHeads;
+  const rule = { period: tq, offset: tk - tq };
+  return composite(() => {
+    // one product per (batch, kv head): its n query heads are consecutive rows, [n·Tq, D]
+    const q3 = reshape(q, [bh, groups * tq, d]);
+    const k3 = reshape(k, [bh, tk, d]);
+    const v3 = reshape(v, [bh, tk, dv]);
+    const scores = kernel('scaledDotProductAttention', 'matmulCausal', [q3, k3], {
+      transA: false,
+      transB: true,
+      mode: 'output',
+      ...rule,
+    });
+    const scores4 = reshape(scores, [...lead, heads, tq, tk]);
+    const probs4 = kernel('maskedSoftmax', 'maskedSoftmax', mask ? [scores4, mask] : [scores4], {
+      scale,
+      causal: true,
+    });
+    scores4.dispose(); // the scores' storage goes as soon as the probabilities exist
+    scores.dispose();
+    const probs = reshape(probs4, [bh, groups * tq, tk]);
+    probs4.dispose();
+    const out3 = kernel('scaledDotProductAttention', 'matmulCausal', [probs, v3], {
+      transA: false,
+      transB: false,
+      mode: 'skipA',
+      ...rule,
+    });
+    const out = reshape(out3, [...lead, heads, tq, dv]);
+    for (const t of [q3, k3, v3, out3]) t.dispose();
+    probs.savedForGrad = true;
+    return record<CausalAttentionAttrs>('causalAttention', [q, k, v], out, {
+      probs,
+      mask,
+      scale,
+      kvHeads,
+      groups,
+    });
+  });
+}
+
+interface CausalAttentionAttrs {
+  probs: Tensor;
+  mask: Tensor | null;
+  scale: number;
+  kvHeads: number;
+  groups: number;
+}
+
+registerGradient<CausalAttentionAttrs>('causalAttention', (dy, { inputs: [q, k, v], attrs }) => {
+  const { probs, mask, scale, kvHeads, groups } = attrs;
+  const lead = q.shape.slice(0, q.rank - 3);
+  const heads = q.shape[q.rank - 3];
+  const [tq, d] = q.shape.slice(q.rank - 2);
+  const tk = k.shape[k.rank - 2];
+  const dv = v.shape[v.rank - 1];
+  const bh = lead.reduce((p, x) => p * x, 1) * kvHeads;
+  const rule = { period: tq, offset: tk - tq };
+  const op = 'scaledDotProductAttention';
+  // dS, shared by dq and dk (each thunk runs in its own tidy, so it is made here and freed by its last reader):
+  // dP = dO·vᵀ where visible, then the masked softmax's gradient, 0 where hidden
+  let readers = (q.tracksGrad ? 1 : 0) + (k.tracksGrad ? 1 : 0);
+  const ds = readers
+    ? tidy(() => {
+        const dp = kernel(op, 'matmulCausal', [reshape(dy, [bh, groups * tq, dv]), reshape(v, [bh, tk, dv])], {
+          transA: false,
+          transB: true,
+          mode: 'output',
+          ...rule,
+        });
+        const g = kernel(
+          'maskedSoftmaxGrad',
+          'maskedSoftmaxGrad',
+          [reshape(probs, [...lead, heads, tq, tk]), reshape(dp, [...lead, heads, tq, tk]), ...(mask ? [mask] : [])],
+          { scale, causal: true },
+        );
+        return reshape(g, [bh, groups * tq, tk]);
+      })
+    : null;
+  const withScoresGrad = (f: (ds: Tensor) => Tensor) => () => {
+    const r = f(ds as Tensor);
+    if (--readers === 0) ds?.dispose();
+    return r;
+  };
+  return [
+    withScoresGrad((g) =>
+      reshape(
+        kernel(op, 'matmulCausal', [g, reshape(k, [bh, tk, d])], {
+          transA: false,
+          transB: false,
+          mode: 'skipA',
+          ...rule,
+        }),
+        q.shape,
+      ),
+    ),
+    withScoresGrad((g) =>
+      reshape(kernel(op, 'matmul', [g, reshape(q, [bh, groups * tq, d])], { transA: true, transB: false }), k.shape),
+    ),
+    () =>
+      reshape(
+        kernel(op, 'matmul', [probs, reshape(dy, [bh, groups * tq, dv])], { transA: true, transB: false }),
+        v.shape,
+      ),
+  ];
+});
 
 /** bool [Tq, Tk]: true where key j is visible to query i (j ≤ i + Tk − Tq). */
 export function causalMask(tq: number, tk: number, like?: Tensor): Tensor {

@@ -32,6 +32,32 @@ let operandBudget = OPERAND_BUDGET;
 /** Products with fewer multiply-adds than this run on the calling thread only. */
 export const THREAD_MIN_MACS = 96 * 96 * 96;
 
+/**
+ * Attention's causal structure for a product (gemm.wat's modes): row i of C (of each batch entry) is query
+ * i mod `period`, whose last visible key is (i mod period) + `offset`. `output`: C's entries past it are computed
+ * as 0 (not computed at all). `zerosInA`: op(A)'s entries past it are zero (the caller guarantees it), so the sums
+ * stop there; the result is the plain product's.
+ */
+export interface CausalRule {
+  mode: 'output' | 'zerosInA';
+  period: number;
+  offset: number;
+}
+
+/** Set C's entries past each row's last visible column to 0 (the `output` rule, for paths that computed them). */
+export function zeroHidden(c: Float32Array, m: number, n: number, causal: CausalRule): void {
+  for (let i = 0; i < m; i++) {
+    const first = Math.max(0, (i % causal.period) + causal.offset + 1);
+    if (first < n) c.fill(0, i * n + first, (i + 1) * n);
+  }
+}
+
+function setCausal(I: Int32Array, J: number, causal: CausalRule | undefined): void {
+  I[J + 25] = causal ? (causal.mode === 'output' ? 1 : 2) : 0;
+  I[J + 26] = causal ? causal.period : 1;
+  I[J + 27] = causal ? causal.offset : 0;
+}
+
 /** Whether the WebAssembly SIMD kernel is usable here (it is compiled on first call). */
 export function wasmGemmAvailable(): boolean {
   return wasmState() !== null;
@@ -66,6 +92,7 @@ export function gemmWasm(
   transA: boolean,
   transB: boolean,
   threads = true,
+  causal?: CausalRule,
 ): boolean {
   const s = wasmState();
   if (!s) return false;
@@ -107,6 +134,8 @@ export function gemmWasm(
 
   const J = JOB >> 2;
   s.i32[J + 20] = 0; // not a batched job
+  // the causal rule needs the product's own row numbers: row chunks (over the budget) compute it whole instead
+  setCausal(s.i32, J, whole ? causal : undefined);
   for (let j0 = 0; j0 < n; j0 += nb) {
     const nc = Math.min(nb, n - j0);
     const nPad = Math.ceil(nc / NR) * NR;
@@ -192,6 +221,7 @@ export function gemmWasm(
           c.set(f32.subarray((cOff >> 2) + i * nc, (cOff >> 2) + (i + 1) * nc), (i0 + i) * n + j0);
     }
   }
+  if (causal?.mode === 'output' && !whole) zeroHidden(c, m, n, causal);
   return true;
 }
 
@@ -215,6 +245,7 @@ export function gemmWasmBatched(
   shareA: boolean,
   shareB: boolean,
   threads = true,
+  causal?: CausalRule,
 ): boolean {
   const s = wasmState();
   if (!s) return false;
@@ -248,7 +279,8 @@ export function gemmWasmBatched(
   if (bHeap < 0) s.f32.set(b.subarray(0, bLen), bOff >> 2);
   const I = s.i32;
   const J = JOB >> 2;
-  I.fill(0, J, J + 25);
+  I.fill(0, J, J + 28);
+  setCausal(I, J, causal);
   I[J + 1] = aOff;
   I[J + 2] = transA ? 4 : 4 * k; // stored [k×m] when transposed
   I[J + 3] = transA ? 4 * m : 4;
@@ -271,6 +303,7 @@ export function gemmWasmBatched(
   I[J + 24] = 4 * k * nPad;
   runJob(s, p, batch, 0);
   I[J + 20] = 0;
+  setCausal(I, J, undefined);
   if (cHeap < 0) c.set(s.f32.subarray(cOff >> 2, (cOff >> 2) + cLen));
   return true;
 }

@@ -8,7 +8,7 @@
  *  - everything else: the WebAssembly SIMD128 kernel (gemm-wasm.ts / gemm.wat), multi-threaded in Node for large
  *    products.
  */
-import { gemmWasm, gemmWasmBatched, THREAD_MIN_MACS } from './gemm-wasm.js';
+import { type CausalRule, gemmWasm, gemmWasmBatched, THREAD_MIN_MACS, zeroHidden } from './gemm-wasm.js';
 
 export {
   gemmThreadStats,
@@ -31,9 +31,11 @@ export function gemm(
   k: number,
   transA: boolean,
   transB: boolean,
+  causal?: CausalRule,
 ): void {
-  if (m * n * k > SMALL_MACS && gemmWasm(a, b, c, m, n, k, transA, transB)) return;
+  if (m * n * k > SMALL_MACS && gemmWasm(a, b, c, m, n, k, transA, transB, true, causal)) return;
   gemmJs(a, b, c, m, n, k, transA, transB);
+  if (causal?.mode === 'output') zeroHidden(c, m, n, causal);
 }
 
 /**
@@ -54,13 +56,16 @@ export function gemmBatched(
   transB: boolean,
   shareA: boolean,
   shareB: boolean,
+  causal?: CausalRule,
 ): void {
   const macs = m * n * k;
+  // whole entries per task: for small entries, and for mid-sized ones when there are enough to share out
+  const entryTasks = macs < THREAD_MIN_MACS || (batch >= 8 && macs < 8 * THREAD_MIN_MACS);
   if (
     batch > 1 &&
     macs > SMALL_MACS &&
-    macs < THREAD_MIN_MACS &&
-    gemmWasmBatched(a, b, c, batch, m, n, k, transA, transB, shareA, shareB)
+    entryTasks &&
+    gemmWasmBatched(a, b, c, batch, m, n, k, transA, transB, shareA, shareB, true, causal)
   )
     return;
   for (let i = 0; i < batch; i++) {
@@ -73,6 +78,7 @@ export function gemmBatched(
       k,
       transA,
       transB,
+      causal,
     );
   }
 }

@@ -150,6 +150,21 @@
         (br_if $Lj (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $nr))))
       (br_if $Li (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $mr)))))
 
+  ;; C[r][j] = 0 for the rows r < mr of the tile at c and the columns j in [j0, j1) (byte offsets 4·j from c).
+  (func $zero_cols (param $c i32) (param $ldc i32) (param $mr i32) (param $j0 i32) (param $j1 i32)
+    (local $i i32) (local $j i32) (local $row i32)
+    (block $done (loop $Li
+      (br_if $done (i32.ge_u (local.get $i) (local.get $mr)))
+      (local.set $row (i32.add (local.get $c) (i32.mul (local.get $i) (local.get $ldc))))
+      (local.set $j (local.get $j0))
+      (block $dj (loop $Lj
+        (br_if $dj (i32.ge_s (local.get $j) (local.get $j1)))
+        (f32.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (f32.const 0))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $Lj)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $Li))))
+
   ;; Pack op(A)[0:mc, 0:kc] (a = address of element (0,0); byte strides rs, cs) into ceil(mc/4) strips of
   ;; [kc][4] floats at dst, zero-padding the rows of the last strip beyond mc.
   (func $pack_a (param $a i32) (param $rs i32) (param $cs i32) (param $mc i32) (param $kc i32) (param $dst i32)
@@ -228,12 +243,17 @@
   ;; C[i0:i1, 8*s0 : min(n, 8*s1)] = op(A)[i0:i1, :] · op(B)[:, same columns], using the packed B at pb.
   ;; Rows are processed in blocks of at most mcb rows (a multiple of 4); pa is scratch for one packed A block
   ;; (mcb*kb floats) and tmp for one 4×8 edge tile.
+  ;; Causal modes (attention's products; row i is query i mod tq, and the last visible index for it is
+  ;; (i mod tq) + off): mode 1 computes only the visible columns of C and stores 0 in the others; mode 2 treats the
+  ;; entries of op(A) past that index as zero (they are never read: the sum stops there). Every computed entry is
+  ;; the plain product's, term for term.
   (func $compute (param $a i32) (param $rsA i32) (param $csA i32) (param $pb i32) (param $nPad i32)
       (param $c i32) (param $ldc i32) (param $k i32) (param $n i32)
       (param $i0 i32) (param $i1 i32) (param $s0 i32) (param $s1 i32) (param $kb i32) (param $mcb i32)
-      (param $pa i32) (param $tmp i32)
+      (param $pa i32) (param $tmp i32) (param $mode i32) (param $tq i32) (param $off i32)
     (local $ic i32) (local $mc i32) (local $p0 i32) (local $kc i32) (local $s i32) (local $r0 i32)
     (local $nr i32) (local $mr i32) (local $bstrip i32) (local $astrip i32) (local $cptr i32) (local $accum i32)
+    (local $vis i32) (local $q0 i32) (local $kuse i32) (local $last i32) (local $rr i32) (local $h i32)
     (local.set $ic (local.get $i0))
     (loop $Lm
       (local.set $mc (i32.sub (local.get $i1) (local.get $ic)))
@@ -261,15 +281,50 @@
             (local.set $cptr (i32.add (local.get $c) (i32.add
               (i32.mul (i32.add (local.get $ic) (local.get $r0)) (local.get $ldc))
               (i32.shl (local.get $s) (i32.const 5)))))
-            (if (i32.and (i32.eq (local.get $mr) (i32.const 4)) (i32.eq (local.get $nr) (i32.const 8)))
+            (local.set $kuse (local.get $kc))
+            (if (local.get $mode)
               (then
-                (call $kernel (local.get $astrip) (local.get $bstrip) (local.get $cptr) (local.get $ldc)
-                  (local.get $kc) (local.get $accum)))
+                ;; the strip's last visible index: its last row's, unless the rows wrap past a period
+                (local.set $q0 (i32.rem_u (i32.add (local.get $ic) (local.get $r0)) (local.get $tq)))
+                (local.set $vis (i32.add (local.get $off)
+                  (select (i32.sub (local.get $tq) (i32.const 1)) (i32.add (local.get $q0) (i32.sub (local.get $mr) (i32.const 1)))
+                    (i32.ge_u (i32.add (local.get $q0) (i32.sub (local.get $mr) (i32.const 1))) (local.get $tq)))))
+                (if (i32.eq (local.get $mode) (i32.const 1))
+                  (then (if (i32.gt_s (i32.shl (local.get $s) (i32.const 3)) (local.get $vis)) (then (local.set $kuse (i32.const 0)))))
+                  (else
+                    (local.set $kuse (i32.sub (i32.add (local.get $vis) (i32.const 1)) (local.get $p0)))
+                    (if (i32.gt_s (local.get $kuse) (local.get $kc)) (then (local.set $kuse (local.get $kc))))))))
+            (if (i32.le_s (local.get $kuse) (i32.const 0))
+              (then
+                ;; nothing visible in this tile for this block: zeros (first block), else unchanged
+                (if (i32.eqz (local.get $accum))
+                  (then (call $zero_cols (local.get $cptr) (local.get $ldc) (local.get $mr) (i32.const 0) (local.get $nr)))))
               (else
-                (call $kernel (local.get $astrip) (local.get $bstrip) (local.get $tmp) (i32.const 32)
-                  (local.get $kc) (i32.const 0))
-                (call $copy_tile (local.get $tmp) (local.get $cptr) (local.get $ldc) (local.get $mr) (local.get $nr)
-                  (local.get $accum))))
+                (if (i32.and (i32.eq (local.get $mr) (i32.const 4)) (i32.eq (local.get $nr) (i32.const 8)))
+                  (then
+                    (call $kernel (local.get $astrip) (local.get $bstrip) (local.get $cptr) (local.get $ldc)
+                      (local.get $kuse) (local.get $accum)))
+                  (else
+                    (call $kernel (local.get $astrip) (local.get $bstrip) (local.get $tmp) (i32.const 32)
+                      (local.get $kuse) (i32.const 0))
+                    (call $copy_tile (local.get $tmp) (local.get $cptr) (local.get $ldc) (local.get $mr) (local.get $nr)
+                      (local.get $accum))))
+                ;; mode 1, last k block: zero the hidden columns of the tile's rows
+                (if (i32.and (i32.eq (local.get $mode) (i32.const 1))
+                      (i32.ge_u (i32.add (local.get $p0) (local.get $kb)) (local.get $k)))
+                  (then
+                    (local.set $rr (i32.const 0))
+                    (block $zd (loop $Lz
+                      (br_if $zd (i32.ge_u (local.get $rr) (local.get $mr)))
+                      (local.set $h (i32.sub (i32.add (i32.add (local.get $off) (i32.const 1))
+                        (i32.rem_u (i32.add (i32.add (local.get $ic) (local.get $r0)) (local.get $rr)) (local.get $tq)))
+                        (i32.shl (local.get $s) (i32.const 3))))
+                      (if (i32.lt_s (local.get $h) (i32.const 0)) (then (local.set $h (i32.const 0))))
+                      (if (i32.lt_s (local.get $h) (local.get $nr))
+                        (then (call $zero_cols (i32.add (local.get $cptr) (i32.mul (local.get $rr) (local.get $ldc)))
+                          (local.get $ldc) (i32.const 1) (local.get $h) (local.get $nr))))
+                      (local.set $rr (i32.add (local.get $rr) (i32.const 1)))
+                      (br $Lz)))))))
             (local.set $astrip (i32.add (local.get $astrip) (i32.shl (local.get $kc) (i32.const 4))))
             (br_if $Lr (i32.lt_u (local.tee $r0 (i32.add (local.get $r0) (i32.const 4))) (local.get $mc))))
           (br_if $Ls (i32.lt_u (local.tee $s (i32.add (local.get $s) (i32.const 1))) (local.get $s1))))
@@ -301,7 +356,8 @@
       (i32.load offset=56 (local.get $job)) (i32.load offset=60 (local.get $job))
       (local.get $scratch)
       (i32.add (local.get $scratch)
-        (i32.shl (i32.mul (i32.load offset=60 (local.get $job)) (i32.load offset=56 (local.get $job))) (i32.const 2)))))
+        (i32.shl (i32.mul (i32.load offset=60 (local.get $job)) (i32.load offset=56 (local.get $job))) (i32.const 2)))
+      (i32.load offset=100 (local.get $job)) (i32.load offset=104 (local.get $job)) (i32.load offset=108 (local.get $job))))
 
   ;; Run task number `task` of the job described by the i32 parameter block at `job`, using the scratch area at
   ;; `scratch` (mcb*kb + 32 floats). Parameter block (i32 words):
@@ -310,6 +366,7 @@
   ;;   [10] m  [11] n  [12] k  [13] nPad  [14] kb  [15] mcb
   ;;   [16] strips per pack task  [17] rows per compute task  [18] strips per compute task  [19] row tasks
   ;;   [20] batch entries (0: not batched; then task t is entry t, see $batch_task)  [21..24] batch strides of a, b, c, pb
+  ;;   [25] causal mode (0 none, see $compute)  [26] its period tq  [27] its offset
   ;; Tasks [0, pack tasks) pack B: task t packs strips [t*w, min((t+1)*w, nPad/8)). The remaining tasks compute;
   ;; compute task u = task - pack tasks covers the rows of row task u mod rowTasks and the strips of column chunk
   ;; u div rowTasks, and needs every pack task finished (the host orders this). Every task writes a disjoint region
@@ -356,5 +413,6 @@
           (i32.load offset=56 (local.get $job)) (i32.load offset=60 (local.get $job))
           (local.get $scratch)
           (i32.add (local.get $scratch)
-            (i32.shl (i32.mul (i32.load offset=60 (local.get $job)) (i32.load offset=56 (local.get $job))) (i32.const 2)))))))
+            (i32.shl (i32.mul (i32.load offset=60 (local.get $job)) (i32.load offset=56 (local.get $job))) (i32.const 2)))
+          (i32.load offset=100 (local.get $job)) (i32.load offset=104 (local.get $job)) (i32.load offset=108 (local.get $job))))))
 )

@@ -31,6 +31,7 @@ import { scatterAdd } from './kernels/scatterAdd.js';
 import { siluMul } from './kernels/siluMul.js';
 import { siluMulGrad } from './kernels/siluMulGrad.js';
 import { siluMulGradPair } from './kernels/siluMulGradPair.js';
+import { matmulCausal } from './kernels/matmulCausal.js';
 import { slice } from './kernels/slice.js';
 import { softmax } from './kernels/softmax.js';
 import { softmaxGrad } from './kernels/softmaxGrad.js';
@@ -71,6 +72,7 @@ const CPU_KERNELS: CpuKernel[] = [
   siluMul,
   siluMulGrad,
   siluMulGradPair,
+  matmulCausal,
   slice,
   softmax,
   softmaxGrad,
