@@ -9,6 +9,7 @@ import {
   setCpuSimdElementwise,
   silu,
   siluMul,
+  permute,
   sum,
   type Tensor,
   tensor,
@@ -184,6 +185,35 @@ describe('threaded elementwise jobs (CPU)', () => {
       const slow = run().map((t) => t.dataSync());
       setCpuSimdElementwise(true);
       for (let i = 0; i < 3; i++) expect(bits(fast[i]), `n ${n}, output ${i}`).toEqual(bits(slow[i]));
+    }
+  });
+
+  it('swapping the middle axes (attention heads) moves every row whole: the JavaScript bits', () => {
+    const cases: [number[], number[]][] = [
+      [
+        [8, 4, 128, 32],
+        [0, 2, 1, 3],
+      ],
+      [
+        [3, 5, 17, 6],
+        [0, 2, 1, 3],
+      ],
+      [
+        [40, 9, 11],
+        [1, 0, 2],
+      ],
+      [
+        [2, 2, 3, 50, 8],
+        [0, 1, 3, 2, 4],
+      ],
+    ];
+    for (const [shape, perm] of cases) {
+      const size = shape.reduce((p, d) => p * d, 1);
+      const x = tensor(randomValues(size, size), shape);
+      const calls = simdCalls.swapMiddle;
+      const fast = withSimd(true, () => permute(x, perm));
+      expect(simdCalls.swapMiddle - calls, shape.join('×')).toBe(1);
+      expect(bits(fast)).toEqual(bits(withSimd(false, () => permute(x, perm))));
     }
   });
 

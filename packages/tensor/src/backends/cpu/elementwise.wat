@@ -1566,6 +1566,38 @@
       (br $L1)))
   )
 
+  ;; Rows [q, q + len) of x [B, A, C, D] to out [B, C, A, D] (swap the middle axes; rows of D floats move whole).
+  (func $swap_middle (param $x i32) (param $out i32) (param $q i32) (param $len i32) (param $a i32) (param $c i32)
+      (param $d i32)
+    (local $end i32) (local $src i32) (local $dst i32) (local $j i32) (local $bytes i32) (local $ai i32) (local $ci i32)
+    (local $bi i32)
+    (local.set $end (i32.add (local.get $q) (local.get $len)))
+    (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
+    (block $done (loop $R
+      (br_if $done (i32.ge_u (local.get $q) (local.get $end)))
+      ;; row q = (b·A + ai)·C + ci of x goes to row (b·C + ci)·A + ai of out
+      (local.set $ci (i32.rem_u (local.get $q) (local.get $c)))
+      (local.set $ai (i32.rem_u (i32.div_u (local.get $q) (local.get $c)) (local.get $a)))
+      (local.set $bi (i32.div_u (local.get $q) (i32.mul (local.get $a) (local.get $c))))
+      (local.set $src (i32.add (local.get $x) (i32.mul (local.get $q) (local.get $bytes))))
+      (local.set $dst (i32.add (local.get $out) (i32.mul
+        (i32.add (i32.mul (i32.add (i32.mul (local.get $bi) (local.get $c)) (local.get $ci)) (local.get $a)) (local.get $ai))
+        (local.get $bytes))))
+      (local.set $j (i32.const 0))
+      (block $dv (loop $V
+        (br_if $dv (i32.gt_s (i32.add (local.get $j) (i32.const 16)) (local.get $bytes)))
+        (v128.store (i32.add (local.get $dst) (local.get $j)) (v128.load (i32.add (local.get $src) (local.get $j))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $V)))
+      (block $ds (loop $S
+        (br_if $ds (i32.ge_s (local.get $j) (local.get $bytes)))
+        (f32.store (i32.add (local.get $dst) (local.get $j)) (f32.load (i32.add (local.get $src) (local.get $j))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $S)))
+      (local.set $q (i32.add (local.get $q) (i32.const 1)))
+      (br $R)))
+  )
+
   ;; One task of a threaded elementwise job. gemm-wasm.ts runs tasks [0, ntasks) on the calling thread and its helper
   ;; threads; the job block at $job holds [op, count, chunk, args…] (i32 words; p and scale as f32 bits) and task t
   ;; covers items [t·chunk, min((t+1)·chunk, count)) — rows for binary (0), softmax and the row kernels (9…14),
@@ -1580,9 +1612,9 @@
     (if (i32.gt_u (local.get $len) (local.get $chunk)) (then (local.set $len (local.get $chunk))))
     (local.set $b4 (i32.shl (local.get $s) (i32.const 2)))
     (block $done
-      (block $sum (block $lng (block $ln (block $ce (block $rot (block $rng (block $rn
+      (block $swap (block $sum (block $lng (block $ln (block $ce (block $rot (block $rng (block $rn
       (block $sgrad (block $flat (block $softmax (block $smg (block $sm (block $sg (block $sig (block $drop (block $bin
-        (br_table $bin $drop $sig $sg $sm $smg $softmax $flat $sgrad $rn $rng $rot $ce $ln $lng $sum $done (i32.load (local.get $job))))
+        (br_table $bin $drop $sig $sg $sm $smg $softmax $flat $sgrad $rn $rng $rot $ce $ln $lng $sum $swap $done (i32.load (local.get $job))))
       ;; 0 binary: code, out, a, ars, b, brs, sb, ncols
       (call $binary (i32.load offset=12 (local.get $job))
         (i32.add (i32.load offset=16 (local.get $job))
@@ -1771,6 +1803,16 @@
             (i32.gt_u (i32.add (local.get $lo) (i32.const 64)) (i32.load offset=24 (local.get $job)))))
         (local.set $s (i32.add (local.get $s) (i32.const 1)))
         (br $Q)))
+      (br $done))
+      ;; 16 swap the middle axes of [B, A, C, D]: x, out, A, C, D (items are rows of D)
+      (call $swap_middle
+        (i32.load offset=12 (local.get $job))
+        (i32.load offset=16 (local.get $job))
+        (local.get $s)
+        (local.get $len)
+        (i32.load offset=20 (local.get $job))
+        (i32.load offset=24 (local.get $job))
+        (i32.load offset=28 (local.get $job)))
     )
   )
 )

@@ -59,6 +59,7 @@ export const simdCalls = {
   softmax: 0,
   softmaxGrad: 0,
   sumMiddle: 0,
+  swapMiddle: 0,
 };
 let enabled = true;
 
@@ -94,6 +95,7 @@ const OP = {
   binaryFlat: 7,
   softmaxGrad: 8,
   sumMiddle: 15,
+  swapMiddle: 16,
 } as const;
 /** Most tasks one elementwise job is split into, and the least elements a task gets. */
 const MAX_TASKS = 16;
@@ -432,5 +434,17 @@ export function simdSumMiddle(x: Float32Array, out: Float32Array, outer: number,
   runOp(placed.mem, OP.sumMiddle, outer * blocks, (n * inner) / blocks, [X, O, n, inner, blocks]);
   placed.finish();
   simdCalls.sumMiddle++;
+  return true;
+}
+
+/** x [B, A, C, D] → out [B, C, A, D] (f32), rows of D moved whole. False (out untouched) without the kernel. */
+export function simdSwapMiddle(x: Float32Array, out: Float32Array, a: number, c: number, d: number): boolean {
+  if (x.length < SIMD_MIN_ELEMENTS || d < 4 || x.length % (a * c * d) !== 0 || out.length !== x.length) return false;
+  const placed = place([x], [out]);
+  if (!placed) return false;
+  const [X, O] = placed.at;
+  runOp(placed.mem, OP.swapMiddle, x.length / d, d, [X, O, a, c, d]);
+  placed.finish();
+  simdCalls.swapMiddle++;
   return true;
 }
