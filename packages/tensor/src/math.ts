@@ -54,7 +54,47 @@ export const geluTanhGrad = (x: number): number => {
   const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
 };
-export const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+// exp(x) for x ≤ 0 as one fixed sequence of float64 operations (no library call), so that the WebAssembly kernels
+// (elementwise.wat's $expneg2) give the same bits: k = ⌊x·log2(e) + ½⌋, r = (x − k·ln2hi) − k·ln2lo (|r| ≤ 0.35),
+// exp(r) by its Taylor series to r¹³ in Horner form (relative error below 1e-15, far finer than the f32 results it
+// feeds), times 2^k. Below −708 (past f64's normal range) it is 0: every caller rounds to f32, where that is 0 too.
+const LN2_HI = 6.9314718036912381649e-1;
+const LN2_LO = 1.90821492927058770002e-10;
+/** 1/n! for n = 13 … 2 (Horner order), exact float64 literals shared with elementwise.wat. */
+export const EXP_TAYLOR = [
+  1.6059043836821613e-10, 2.08767569878681e-9, 2.505210838544172e-8, 2.755731922398589e-7, 2.7557319223985893e-6,
+  2.48015873015873e-5, 1.984126984126984e-4, 1.388888888888889e-3, 8.333333333333333e-3, 4.1666666666666664e-2,
+  0.16666666666666666, 0.5,
+];
+/** 2^k for k = −1022 … 0, exact. */
+const POW2 = (() => {
+  const t = new Float64Array(1023);
+  let v = 1;
+  for (let k = 0; k <= 1022; k++) {
+    t[1022 - k] = v;
+    v /= 2;
+  }
+  return t;
+})();
+
+/** exp(x) for x ≤ 0 (see above); NaN for NaN. */
+export function expNeg(x: number): number {
+  if (!(x >= -708)) return x !== x ? x : 0;
+  const k = Math.floor(x * Math.LOG2E + 0.5);
+  const r = x - k * LN2_HI - k * LN2_LO;
+  let p = EXP_TAYLOR[0];
+  for (let i = 1; i < EXP_TAYLOR.length; i++) p = p * r + EXP_TAYLOR[i];
+  p = p * r + 1;
+  p = p * r + 1;
+  return p * POW2[k + 1022];
+}
+
+/** The logistic function, from exp of a non-positive argument on either side (no overflow). */
+export const sigmoid = (x: number): number => {
+  if (x >= 0) return 1 / (1 + expNeg(-x));
+  const e = expNeg(x);
+  return e / (1 + e);
+};
 
 /**
  * max |ours − ref| / max(max |ref|, floor): the error relative to the reference's largest magnitude, the measure

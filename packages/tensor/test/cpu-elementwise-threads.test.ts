@@ -16,6 +16,7 @@ import {
 } from '../src/index.js';
 import { gemmThreadStats } from '../src/backends/cpu/gemm-wasm.js';
 import { simdCalls } from '../src/backends/cpu/simd.js';
+import { expNeg } from '../src/math.js';
 
 // Large elementwise jobs are split into tasks that the GEMM's helper threads share (elementwise.wat's run_task). A
 // split must never change a bit: every case is compared with the JavaScript loops, and the softmax kernels also with
@@ -160,6 +161,25 @@ describe('threaded elementwise jobs (CPU)', () => {
     expect(simdCalls.softmax - calls).toBe(1);
     expect(bits(fast)).toEqual(bits(withSimd(false, () => maskedSoftmax(x, { scale: 0.3, causal: true, mask: keep }))));
     expect(bits(fast)).toEqual(bits(withSimd(false, () => maskedSoftmax(x, { scale: 0.3, causal: true }))));
+  });
+
+  it("expNeg (the sigmoids' exp) is exp within 2 float64 ulps and rounds to f32 as Math.exp does", () => {
+    let worst = 0;
+    let differ = 0;
+    let s = 7;
+    for (let i = 0; i < 200_000; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const x = -(s / 2 ** 32) * (i % 3 === 0 ? 708 : i % 3 === 1 ? 30 : 1e-3);
+      const a = expNeg(x);
+      const b = Math.exp(x);
+      worst = Math.max(worst, Math.abs(a - b) / b);
+      if (Math.fround(a) !== Math.fround(b)) differ++;
+    }
+    expect(worst).toBeLessThan(4.5e-16);
+    expect(differ).toBeLessThan(3); // a float64 difference of an ulp may straddle an f32 rounding boundary
+    expect([expNeg(0), expNeg(-0), expNeg(-709), expNeg(Number.NEGATIVE_INFINITY)]).toEqual([1, 1, 0, 0]);
+    expect(expNeg(Number.NaN)).toBeNaN();
+    expect(expNeg(-1)).toBeCloseTo(Math.E ** -1, 15);
   });
 
   it('siluMul and both its gradients over every tail length: the JavaScript bits', () => {

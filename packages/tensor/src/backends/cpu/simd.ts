@@ -1,7 +1,7 @@
 /**
  * WebAssembly SIMD128 elementwise kernels (elementwise.wat) for the CPU backend's hot f32 paths: binary + − × ÷,
  * dropout, and sigmoid / SiLU with their gradients. Their results are bit-identical to the JavaScript loops they
- * replace (see elementwise.wat; the sigmoids use a float64 port of V8's own Math.exp), so callers use them whenever
+ * replace (see elementwise.wat; the sigmoids use math.ts's expNeg, a fixed sequence of float64 operations), so callers use them whenever
  * they are available and fall back to JavaScript otherwise.
  *
  * Tensors live in JavaScript Float32Arrays, so a kernel copies its operands into the GEMM's linear memory
@@ -278,9 +278,9 @@ export function simdDropout(
 let sigmoidMatches: boolean | undefined;
 
 /**
- * Whether the kernel's exp gives this engine's Math.exp bits. It ports V8's fdlibm exp; an engine with another libm
- * (or a build that contracts its multiply-adds) would round differently, so the sigmoid kernels check a spread of
- * inputs once and stay off unless every one matches.
+ * Whether the kernels' sigmoid gives math.ts's bits here (checked once over a spread of inputs). Both evaluate
+ * expNeg as the same float64 operations, so they agree wherever float64 arithmetic is IEEE and not contracted into
+ * fused multiply-adds; the kernels stay off if not. (The softmax and cross-entropy kernels port V8's Math.exp.)
  */
 export function simdSigmoidMatchesMathExp(): boolean {
   if (sigmoidMatches !== undefined) return sigmoidMatches;
