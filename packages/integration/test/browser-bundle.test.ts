@@ -95,7 +95,9 @@ describe('bundle-size budget', () => {
     '@peftjs/lora',
     '@peftjs/trainer',
   ];
-  const BUDGET = 120 * 1024;
+  // 120 KiB until the CPU backend's WebAssembly kernels grew (issue 16: elementwise.wat is 14 KiB, about 7 KiB of
+  // the gzipped bundle, for a training step about 1.7× faster than with the JavaScript loops they replace)
+  const BUDGET = 128 * 1024;
 
   it(`tensor, kernels-webgpu, nn, models, registry, lora and trainer together: ≤ ${BUDGET / 1024} KiB min+gzip`, async () => {
     const entry = CORE.map((p, i) => `import * as m${i} from '${p}'; export { m${i} };`).join('\n');

@@ -20,11 +20,9 @@ import {
 } from '../src/index.js';
 import type { CpuBackend } from '../src/backends/cpu/backend.js';
 import { unaryGrad } from '../src/backends/cpu/kernels/unaryGrad.js';
-import {
-  ELEMENTWISE_WASM_BASE64,
-  ELEMENTWISE_WASM_SHARED_BASE64,
-} from '../src/backends/cpu/elementwise-wasm.generated.js';
+import { ELEMENTWISE_WASM_SHARED_BASE64 } from '../src/backends/cpu/elementwise-wasm.generated.js';
 import { decode } from '../src/backends/cpu/gemm-wasm.js';
+import { elementwiseModuleBytes } from '../src/backends/cpu/wasm-memory.js';
 import { SIMD_MIN_ELEMENTS, simdCalls, simdSigmoidMatchesMathExp } from '../src/backends/cpu/simd.js';
 import * as m from '../src/math.js';
 
@@ -299,7 +297,7 @@ describe('WebAssembly SIMD elementwise kernels (CPU)', () => {
   it('the unshared variant (pages without SharedArrayBuffer) runs on a plain memory with the same results', () => {
     expect(WebAssembly.validate(decode(ELEMENTWISE_WASM_SHARED_BASE64))).toBe(true);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 16384 });
-    const k = new WebAssembly.Instance(new WebAssembly.Module(decode(ELEMENTWISE_WASM_BASE64)), { env: { memory } })
+    const k = new WebAssembly.Instance(new WebAssembly.Module(elementwiseModuleBytes(false)), { env: { memory } })
       .exports as unknown as { binary: (...args: number[]) => void; dropout: (...args: number[]) => void };
     const n = 1027;
     const f32 = new Float32Array(memory.buffer);

@@ -420,8 +420,9 @@ registerGradient<{ scale: number; causal: boolean }>(
 
 /**
  * Whether causal attention can skip its hidden block: the backend has the causal product and the fused softmax, no
- * dropout on the probabilities, at least as many keys as queries, and no key padding mask that hides anything (a
- * fully masked row is a uniform average over every key, the hidden ones included).
+ * dropout on the probabilities, and at least as many keys as queries. A key padding mask may hide more: the hidden
+ * scores are never read, hidden probabilities are 0 except in rows the mask hides entirely (a uniform average over
+ * every key, which the causal product detects and includes), and those rows' score gradients are 0 whatever dP is.
  */
 function useCausalCore(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, headsMatch: boolean): boolean {
   if (!opts.causal || (opts.dropout && opts.dropout.p > 0) || q.rank < 3 || k.rank !== q.rank || v.rank !== q.rank)
@@ -434,10 +435,7 @@ function useCausalCore(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, 
   if (!hasKernel(backend.name, 'matmulCausal') || !hasKernel(backend.name, 'maskedSoftmax')) return false;
   if (k.shape[k.rank - 2] < q.shape[q.rank - 2] || q.dtype !== 'f32' || k.dtype !== 'f32' || v.dtype !== 'f32')
     return false;
-  const mask = opts.mask;
-  if (!mask) return true;
-  // the CPU holds the mask: reading it is a copy of a few bytes per key
-  return mask.shape.every((d, i) => d === 1 || i === 0 || i === mask.rank - 1) && mask.dataSync().every((x) => x !== 0);
+  return true;
 }
 
 /**

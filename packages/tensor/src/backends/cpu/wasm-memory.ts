@@ -13,8 +13,8 @@
  * Blocks are freed explicitly (the backend releases a tensor's storage) or, for tensors that are never disposed,
  * when the garbage collector reclaims them (backend.ts registers each block with a FinalizationRegistry).
  */
-import { ELEMENTWISE_WASM_BASE64, ELEMENTWISE_WASM_SHARED_BASE64 } from './elementwise-wasm.generated.js';
-import { GEMM_WASM_BASE64, GEMM_WASM_SHARED_BASE64 } from './gemm-wasm.generated.js';
+import { ELEMENTWISE_WASM_MEMORY_FLAG_OFFSET, ELEMENTWISE_WASM_SHARED_BASE64 } from './elementwise-wasm.generated.js';
+import { GEMM_WASM_MEMORY_FLAG_OFFSET, GEMM_WASM_SHARED_BASE64 } from './gemm-wasm.generated.js';
 
 const PAGE = 65536;
 /** Declared maximum of the memory (gemm.wat, elementwise.wat): 1 GiB. */
@@ -66,6 +66,17 @@ export function decode(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** A module's bytes, importing a shared memory or (`shared` false) an unshared one: its limits flag cleared. */
+export function moduleBytes(b64: string, flagOffset: number, shared: boolean): Uint8Array<ArrayBuffer> {
+  const bytes = decode(b64);
+  if (!shared) bytes[flagOffset] = 1;
+  return bytes;
+}
+
+/** The elementwise module's bytes (elementwise.wat), for a shared or an unshared memory. */
+export const elementwiseModuleBytes = (shared: boolean) =>
+  moduleBytes(ELEMENTWISE_WASM_SHARED_BASE64, ELEMENTWISE_WASM_MEMORY_FLAG_OFFSET, shared);
+
 function instantiate(bytes: Uint8Array<ArrayBuffer>, shared: boolean): WasmState | null {
   if (!WebAssembly.validate(bytes)) return null; // no SIMD128 (or no threads proposal for the shared variant)
   const module = new WebAssembly.Module(bytes);
@@ -73,7 +84,7 @@ function instantiate(bytes: Uint8Array<ArrayBuffer>, shared: boolean): WasmState
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   let elementwise: WasmState['elementwise'] = null;
   try {
-    const ewModule = new WebAssembly.Module(decode(shared ? ELEMENTWISE_WASM_SHARED_BASE64 : ELEMENTWISE_WASM_BASE64));
+    const ewModule = new WebAssembly.Module(elementwiseModuleBytes(shared));
     const ewExports = new WebAssembly.Instance(ewModule, { env: { memory } }).exports;
     elementwise = { module: ewModule, exports: ewExports, runTask: ewExports.run_task as RunTask };
   } catch {
@@ -99,12 +110,12 @@ export function wasmState(): WasmState | null {
     if (typeof WebAssembly !== 'object' || typeof WebAssembly.Module !== 'function') return null;
     if (typeof SharedArrayBuffer === 'function') {
       try {
-        state = instantiate(decode(GEMM_WASM_SHARED_BASE64), true);
+        state = instantiate(moduleBytes(GEMM_WASM_SHARED_BASE64, GEMM_WASM_MEMORY_FLAG_OFFSET, true), true);
       } catch {
         state = null;
       }
     }
-    if (!state) state = instantiate(decode(GEMM_WASM_BASE64), false);
+    if (!state) state = instantiate(moduleBytes(GEMM_WASM_SHARED_BASE64, GEMM_WASM_MEMORY_FLAG_OFFSET, false), false);
   } catch {
     state = null;
   }
