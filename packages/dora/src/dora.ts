@@ -5,6 +5,7 @@ import {
   add,
   addScaled,
   div,
+  doraCombine,
   matmul,
   mul,
   noGrad,
@@ -79,8 +80,9 @@ export const doraVariant: LoraVariant = {
       : bias
         ? sub(result, bias)
         : result;
-    const dora = addScaled(mul(sub(scale, 1), baseResult), mul(scale, loraResult), s);
-    return add(result, dora);
+    // result + (scale − 1)·base + (scale·lora)·s: one fused pass each way where the backend has it, rounded as
+    // add(result, addScaled(mul(sub(scale, 1), base), mul(scale, lora), s)) (which it computes otherwise)
+    return doraCombine(result, baseResult, loraResult, scale, s);
   },
 
   merge(layer, adapter) {

@@ -175,4 +175,21 @@ describe('fused kernels: one dispatch each way, values as on the CPU', () => {
     expect([r.forward, r.backward]).toEqual([1, 1]);
     for (const e of r.errors) expect(e).toBeLessThan(TIGHT);
   });
+
+  it('doraCombine: composed on the GPU (no fused kernel here), values as the CPU fused kernels', async () => {
+    expect(T.hasKernel('webgpu', 'doraCombine')).toBe(false);
+    for (const frozenBase of [false, true]) {
+      const r = await fusedOnGpu(
+        [
+          { shape: [3, 7, 33], grad: true },
+          { shape: [3, 7, 33], grad: !frozenBase },
+          { shape: [3, 7, 33], grad: true },
+          { shape: [33], grad: true, lo: 0.5, hi: 1.5 },
+        ],
+        ([res, b, l, sc]) => T.doraCombine(res, b, l, sc, 2),
+        8,
+      );
+      for (const e of r.errors) expect(e).toBeLessThan(TIGHT);
+    }
+  });
 });

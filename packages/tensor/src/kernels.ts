@@ -225,6 +225,26 @@ export interface KernelSignatures {
    */
   addScaled: { inputs: TensorInfo[]; attrs: { scale: number } };
   /**
+   * DoRA's combine y = result + (scale − 1)·base + (scale·lora)·s for result, base, lora [..., C] and scale [C]
+   * (repeated over the leading axes), rounded as the composed ops round: fround(result + fround(fround(fround(
+   * fround(scale − 1)·base)) + fround(fround(scale·lora) · fround(s)))).
+   */
+  doraCombine: {
+    inputs: [result: TensorInfo, base: TensorInfo, lora: TensorInfo, scale: TensorInfo];
+    attrs: { s: number };
+  };
+  /**
+   * The gradients of doraCombine from [dy, base, lora, scale], in one pass, rounded as the composed ops' gradients:
+   * with d3 = fround(dy · fround(s)): d base = fround(dy · fround(scale − 1)), d lora = fround(d3 · scale), and
+   * d scale = fround(S(fround(dy · base)) + S(fround(d3 · lora))), where S sums over the leading axes as unbroadcast
+   * does: axis rank − 2 first, then rank − 3, … down to 0, each in float64 in order and rounded to f32. Outputs:
+   * the parts that `attrs` asks for, in the order base, lora, scale (the first as the output, the others `extra`).
+   */
+  doraCombineGrad: {
+    inputs: [dy: TensorInfo, base: TensorInfo, lora: TensorInfo, scale: TensorInfo];
+    attrs: { s: number; base: boolean; lora: boolean; scale: boolean };
+  };
+  /**
    * acc + Σⱼ Σ xⱼ² over every element of each input (f32 [1]); inputs [x₁, …, x_k] or [x₁, …, x_k, acc] with
    * `attrs.acc` (acc f32 [1]). Rounded as the composed ops round: for each x in order, squares to f32, each axis
    * summed (last first) and rounded, then added to the running f32 total.
@@ -339,6 +359,8 @@ export const OPTIONAL_KERNEL_NAMES: readonly KernelName[] = [
   'siluMulGradPair',
   'matmulCausal',
   'addScaled',
+  'doraCombine',
+  'doraCombineGrad',
   'sumSquares',
   'stepStats',
 ];

@@ -1,4 +1,4 @@
-import { record, registerGradient } from '../autograd.js';
+import { composite, record, registerGradient } from '../autograd.js';
 import type { DType } from '../dtype.js';
 import { isFloat } from '../dtype.js';
 import { DTypeError } from '../errors.js';
@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor.js';
 import { reshape } from './shape.js';
 import { sum } from './reduce.js';
 import { hasKernel } from '../backend.js';
-import { backendOf, finish, kernel, operands } from './util.js';
+import { backendOf, finish, kernel, kernelOutputs, operands } from './util.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Unary
@@ -158,6 +158,61 @@ registerGradient<{ scale: number }>(
   'addScaled',
   (dy, { attrs }) => [() => dy.detach(), () => kernel('addScaled', 'addScaled', [dy], attrs)],
   READS_NOTHING,
+);
+
+/**
+ * DoRA's output combine (PEFT's `DoraLinearVariant`): result + (scale − 1)·base + (scale·lora)·s, for `result`,
+ * `base` and `lora` of one shape [..., C] and the magnitude scale m/‖W + sBA‖ of shape [C] (repeated over the
+ * leading axes). It computes, and differentiates, exactly the composition
+ * `add(result, addScaled(mul(sub(scale, 1), base), mul(scale, lora), s))`, with the same f32 roundings:
+ * y = fround(result + fround(t2 + fround(t3·fround(s)))), t2 = fround(fround(scale − 1)·base), t3 = fround(scale·lora).
+ * Its gradients, with d3 = fround(dy·fround(s)): d result = dy, d base = fround(dy·fround(scale − 1)),
+ * d lora = fround(d3·scale), and d scale = fround(S(fround(dy·base)) + S(fround(d3·lora))), S being unbroadcast's
+ * sum over the leading axes (axis rank − 2 first, then rank − 3, … 0, each in float64 in order, rounded to f32).
+ * Where the backend has the fused kernels (`doraCombine`, `doraCombineGrad`: one pass forward, one backward for all
+ * three gradients) and the shapes fit (rank ≥ 2), they run; otherwise the composition itself, so the results never
+ * depend on which path ran.
+ */
+export function doraCombine(result: Tensor, base: Tensor, lora: Tensor, scale: Tensor, s: number): Tensor {
+  const backend = backendOf('doraCombine', [result, base, lora, scale]);
+  if (
+    lora.rank >= 2 &&
+    [result, base, lora, scale].every((t) => t.dtype === 'f32') &&
+    shapesEqual(result.shape, lora.shape) &&
+    shapesEqual(base.shape, lora.shape) &&
+    scale.rank === 1 &&
+    scale.shape[0] === lora.shape[lora.rank - 1] &&
+    hasKernel(backend.name, 'doraCombine') &&
+    hasKernel(backend.name, 'doraCombineGrad')
+  ) {
+    const out = kernel('doraCombine', 'doraCombine', [result, base, lora, scale], { s }, backend);
+    return record('doraCombine', [result, base, lora, scale], out, { s });
+  }
+  return composite(() => add(result, addScaled(mul(sub(scale, 1), base), mul(scale, lora), s)));
+}
+registerGradient<{ s: number }>(
+  'doraCombine',
+  (dy, { inputs: [, base, lora, scale], attrs }) => {
+    // All three gradients from one pass, made here rather than in a thunk: each thunk runs in its own tidy scope,
+    // which would free the other outputs.
+    const want = { base: base.tracksGrad, lora: lora.tracksGrad, scale: scale.tracksGrad };
+    const parts =
+      want.base || want.lora || want.scale
+        ? kernelOutputs('doraCombine', 'doraCombineGrad', [dy, base, lora, scale], { s: attrs.s, ...want })
+        : [];
+    let next = 0;
+    const take = (wanted: boolean) => {
+      if (!wanted) return null;
+      const g = parts[next++];
+      return () => g;
+    };
+    const dBase = take(want.base);
+    const dLora = take(want.lora);
+    const dScale = take(want.scale);
+    return [() => dy.detach(), dBase, dLora, dScale];
+  },
+  // d base reads scale; d lora reads scale; d scale reads base and lora (the kernel takes scale whenever it runs)
+  ([, tb, tl, ts]) => ({ inputs: [false, ts, ts, tb || tl || ts] }),
 );
 
 registerGradient('maximum', tieSplit('maximum'));

@@ -1576,6 +1576,233 @@
       (br $R)))
   )
 
+  ;; ---- DoRA's combine (kernels/doraCombine.ts, doraCombineGrad.ts), each f32 op rounded as the composed ops -------
+
+  ;; Rows [r, r + rows) of [·, c]: out = res + (fround(fround(sc − 1)·base) + fround(fround(sc·lora)·s)), sc the
+  ;; column's scale[j], four columns at a time, the last c mod 4 one at a time. out may alias res, base or lora.
+  (func $dora_rows (param $res i32) (param $base i32) (param $lora i32) (param $scale i32) (param $out i32)
+      (param $r i32) (param $rows i32) (param $c i32) (param $s f32)
+    (local $off i32) (local $end i32) (local $end4 i32) (local $sc i32) (local $s4 v128) (local $one v128)
+    (local $v v128) (local $x f32)
+    (local.set $s4 (f32x4.splat (local.get $s)))
+    (local.set $one (f32x4.splat (f32.const 1)))
+    (local.set $off (i32.shl (i32.mul (local.get $r) (local.get $c)) (i32.const 2)))
+    (local.set $rows (i32.add (local.get $r) (local.get $rows)))
+    (block $done (loop $R
+      (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $end (i32.add (local.get $off) (i32.shl (local.get $c) (i32.const 2))))
+      (local.set $end4 (i32.add (local.get $off) (i32.shl (i32.and (local.get $c) (i32.const -4)) (i32.const 2))))
+      (local.set $sc (local.get $scale))
+      (block $d4 (loop $L4
+        (br_if $d4 (i32.ge_u (local.get $off) (local.get $end4)))
+        (local.set $v (v128.load (local.get $sc)))
+        (v128.store (i32.add (local.get $out) (local.get $off))
+          (f32x4.add (v128.load (i32.add (local.get $res) (local.get $off)))
+            (f32x4.add
+              (f32x4.mul (f32x4.sub (local.get $v) (local.get $one))
+                (v128.load (i32.add (local.get $base) (local.get $off))))
+              (f32x4.mul (f32x4.mul (local.get $v) (v128.load (i32.add (local.get $lora) (local.get $off))))
+                (local.get $s4)))))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (local.set $sc (i32.add (local.get $sc) (i32.const 16)))
+        (br $L4)))
+      (block $d1 (loop $L1
+        (br_if $d1 (i32.ge_u (local.get $off) (local.get $end)))
+        (local.set $x (f32.load (local.get $sc)))
+        (f32.store (i32.add (local.get $out) (local.get $off))
+          (f32.add (f32.load (i32.add (local.get $res) (local.get $off)))
+            (f32.add
+              (f32.mul (f32.sub (local.get $x) (f32.const 1)) (f32.load (i32.add (local.get $base) (local.get $off))))
+              (f32.mul (f32.mul (local.get $x) (f32.load (i32.add (local.get $lora) (local.get $off))))
+                (local.get $s)))))
+        (local.set $off (i32.add (local.get $off) (i32.const 4)))
+        (local.set $sc (i32.add (local.get $sc) (i32.const 4)))
+        (br $L1)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $R)))
+  )
+
+  ;; DoRA's gradients (kernels/doraCombineGrad.ts's loop), one row's columns from byte offset $off to $end, of which
+  ;; [$off, $end4) four at a time; $sc and $a point at the first column's scale and float64 accumulators (those of p3
+  ;; $w8 bytes further). With d3 = fround(dy·s): flags bit 0: dbase = fround(dy · fround(sc − 1)); bit 1:
+  ;; dlora = fround(d3 · sc); bit 2: the sums acc1 += fround(dy·base), acc3 += fround(d3·lora) (float64).
+  (func $dora_grad_row (param $dy i32) (param $base i32) (param $lora i32) (param $dbase i32) (param $dlora i32)
+      (param $off i32) (param $end4 i32) (param $end i32) (param $sc i32) (param $a i32) (param $w8 i32) (param $s f32)
+      (param $flags i32)
+    (local $s4 v128) (local $one v128) (local $v v128) (local $g v128) (local $d3 v128) (local $t v128) (local $th v128)
+    (local $x f32) (local $gs f32) (local $ds f32) (local $a3 i32)
+    (local.set $s4 (f32x4.splat (local.get $s)))
+    (local.set $one (f32x4.splat (f32.const 1)))
+    (block $d4 (loop $L4
+      (br_if $d4 (i32.ge_u (local.get $off) (local.get $end4)))
+      (local.set $a3 (i32.add (local.get $a) (local.get $w8)))
+      (local.set $v (v128.load (local.get $sc)))
+      (local.set $g (v128.load (i32.add (local.get $dy) (local.get $off))))
+      (local.set $d3 (f32x4.mul (local.get $g) (local.get $s4)))
+      (if (i32.and (local.get $flags) (i32.const 1)) (then
+        (v128.store (i32.add (local.get $dbase) (local.get $off))
+          (f32x4.mul (local.get $g) (f32x4.sub (local.get $v) (local.get $one))))))
+      (if (i32.and (local.get $flags) (i32.const 2)) (then
+        (v128.store (i32.add (local.get $dlora) (local.get $off)) (f32x4.mul (local.get $d3) (local.get $v)))))
+      (if (i32.and (local.get $flags) (i32.const 4)) (then
+        (local.set $t (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $base) (local.get $off)))))
+        (local.set $th (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $t) (local.get $t)))
+        (v128.store (local.get $a)
+          (f64x2.add (v128.load (local.get $a)) (f64x2.promote_low_f32x4 (local.get $t))))
+        (v128.store offset=16 (local.get $a)
+          (f64x2.add (v128.load offset=16 (local.get $a)) (f64x2.promote_low_f32x4 (local.get $th))))
+        (local.set $t (f32x4.mul (local.get $d3) (v128.load (i32.add (local.get $lora) (local.get $off)))))
+        (local.set $th (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $t) (local.get $t)))
+        (v128.store (local.get $a3)
+          (f64x2.add (v128.load (local.get $a3)) (f64x2.promote_low_f32x4 (local.get $t))))
+        (v128.store offset=16 (local.get $a3)
+          (f64x2.add (v128.load offset=16 (local.get $a3)) (f64x2.promote_low_f32x4 (local.get $th))))
+      ))
+      (local.set $off (i32.add (local.get $off) (i32.const 16)))
+      (local.set $sc (i32.add (local.get $sc) (i32.const 16)))
+      (local.set $a (i32.add (local.get $a) (i32.const 32)))
+      (br $L4)))
+    ;; the last columns one at a time
+    (block $d1 (loop $L1
+      (br_if $d1 (i32.ge_u (local.get $off) (local.get $end)))
+      (local.set $x (f32.load (local.get $sc)))
+      (local.set $gs (f32.load (i32.add (local.get $dy) (local.get $off))))
+      (local.set $ds (f32.mul (local.get $gs) (local.get $s)))
+      (if (i32.and (local.get $flags) (i32.const 1)) (then
+        (f32.store (i32.add (local.get $dbase) (local.get $off))
+          (f32.mul (local.get $gs) (f32.sub (local.get $x) (f32.const 1))))))
+      (if (i32.and (local.get $flags) (i32.const 2)) (then
+        (f32.store (i32.add (local.get $dlora) (local.get $off)) (f32.mul (local.get $ds) (local.get $x)))))
+      (if (i32.and (local.get $flags) (i32.const 4)) (then
+        (f64.store (local.get $a) (f64.add (f64.load (local.get $a))
+          (f64.promote_f32 (f32.mul (local.get $gs) (f32.load (i32.add (local.get $base) (local.get $off)))))))
+        (f64.store (i32.add (local.get $a) (local.get $w8)) (f64.add (f64.load (i32.add (local.get $a) (local.get $w8)))
+          (f64.promote_f32 (f32.mul (local.get $ds) (f32.load (i32.add (local.get $lora) (local.get $off)))))))))
+      (local.set $off (i32.add (local.get $off) (i32.const 4)))
+      (local.set $sc (i32.add (local.get $sc) (i32.const 4)))
+      (local.set $a (i32.add (local.get $a) (i32.const 8)))
+      (br $L1)))
+  )
+
+  ;; $dora_grad_row with every part (flags 7) for two consecutive rows at once ($rb bytes apart): each column's
+  ;; accumulators take the first row's products, then the second's (their order), loaded and stored once for both.
+  (func $dora_grad_row2 (param $dy i32) (param $base i32) (param $lora i32) (param $dbase i32) (param $dlora i32)
+      (param $off i32) (param $rb i32) (param $end4 i32) (param $end i32) (param $sc i32) (param $a i32) (param $w8 i32)
+      (param $s f32)
+    (local $s4 v128) (local $one v128) (local $v v128) (local $t1 v128) (local $g0 v128) (local $g1 v128)
+    (local $e0 v128) (local $e1 v128) (local $p0 v128) (local $p1 v128) (local $p0h v128) (local $p1h v128)
+    (local $o1 i32) (local $a3 i32)
+    (local.set $s4 (f32x4.splat (local.get $s)))
+    (local.set $one (f32x4.splat (f32.const 1)))
+    (block $d4 (loop $L4
+      (br_if $d4 (i32.ge_u (local.get $off) (local.get $end4)))
+      (local.set $o1 (i32.add (local.get $off) (local.get $rb)))
+      (local.set $a3 (i32.add (local.get $a) (local.get $w8)))
+      (local.set $v (v128.load (local.get $sc)))
+      (local.set $t1 (f32x4.sub (local.get $v) (local.get $one)))
+      (local.set $g0 (v128.load (i32.add (local.get $dy) (local.get $off))))
+      (local.set $g1 (v128.load (i32.add (local.get $dy) (local.get $o1))))
+      (local.set $e0 (f32x4.mul (local.get $g0) (local.get $s4)))
+      (local.set $e1 (f32x4.mul (local.get $g1) (local.get $s4)))
+      (v128.store (i32.add (local.get $dbase) (local.get $off)) (f32x4.mul (local.get $g0) (local.get $t1)))
+      (v128.store (i32.add (local.get $dbase) (local.get $o1)) (f32x4.mul (local.get $g1) (local.get $t1)))
+      (v128.store (i32.add (local.get $dlora) (local.get $off)) (f32x4.mul (local.get $e0) (local.get $v)))
+      (v128.store (i32.add (local.get $dlora) (local.get $o1)) (f32x4.mul (local.get $e1) (local.get $v)))
+      (local.set $p0 (f32x4.mul (local.get $g0) (v128.load (i32.add (local.get $base) (local.get $off)))))
+      (local.set $p1 (f32x4.mul (local.get $g1) (v128.load (i32.add (local.get $base) (local.get $o1)))))
+      (local.set $p0h (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $p0) (local.get $p0)))
+      (local.set $p1h (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $p1) (local.get $p1)))
+      (v128.store (local.get $a)
+        (f64x2.add (f64x2.add (v128.load (local.get $a)) (f64x2.promote_low_f32x4 (local.get $p0)))
+          (f64x2.promote_low_f32x4 (local.get $p1))))
+      (v128.store offset=16 (local.get $a)
+        (f64x2.add (f64x2.add (v128.load offset=16 (local.get $a)) (f64x2.promote_low_f32x4 (local.get $p0h)))
+          (f64x2.promote_low_f32x4 (local.get $p1h))))
+      (local.set $p0 (f32x4.mul (local.get $e0) (v128.load (i32.add (local.get $lora) (local.get $off)))))
+      (local.set $p1 (f32x4.mul (local.get $e1) (v128.load (i32.add (local.get $lora) (local.get $o1)))))
+      (local.set $p0h (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $p0) (local.get $p0)))
+      (local.set $p1h (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $p1) (local.get $p1)))
+      (v128.store (local.get $a3)
+        (f64x2.add (f64x2.add (v128.load (local.get $a3)) (f64x2.promote_low_f32x4 (local.get $p0)))
+          (f64x2.promote_low_f32x4 (local.get $p1))))
+      (v128.store offset=16 (local.get $a3)
+        (f64x2.add (f64x2.add (v128.load offset=16 (local.get $a3)) (f64x2.promote_low_f32x4 (local.get $p0h)))
+          (f64x2.promote_low_f32x4 (local.get $p1h))))
+      (local.set $off (i32.add (local.get $off) (i32.const 16)))
+      (local.set $sc (i32.add (local.get $sc) (i32.const 16)))
+      (local.set $a (i32.add (local.get $a) (i32.const 32)))
+      (br $L4)))
+    ;; the last columns, the first row then the second
+    (call $dora_grad_row (local.get $dy) (local.get $base) (local.get $lora) (local.get $dbase) (local.get $dlora)
+      (local.get $off) (local.get $off) (local.get $end) (local.get $sc) (local.get $a) (local.get $w8) (local.get $s)
+      (i32.const 7))
+    (call $dora_grad_row (local.get $dy) (local.get $base) (local.get $lora) (local.get $dbase) (local.get $dlora)
+      (i32.add (local.get $off) (local.get $rb)) (i32.add (local.get $off) (local.get $rb))
+      (i32.add (local.get $end) (local.get $rb)) (local.get $sc) (local.get $a) (local.get $w8) (local.get $s)
+      (i32.const 7))
+  )
+
+  ;; DoRA's gradients for columns [c0, c1) of the rows o·n … o·n + n − 1 of [·, c], the parts that $dora_grad_row's
+  ;; flags name, with the column sums p1[o][j] = fround(Σ_k fround(dy·base)) and p3[o][j] = fround(Σ_k fround(d3·lora))
+  ;; each in float64 in k order (kernels/reduce.ts's loop), accumulated in $acc (16·(c1 − c0) bytes of the thread's
+  ;; scratch). Rows are taken in order (two at a time with every part), so every column's sum keeps its order.
+  (func $dora_grad_block (param $dy i32) (param $base i32) (param $lora i32) (param $scale i32) (param $dbase i32)
+      (param $dlora i32) (param $p1 i32) (param $p3 i32) (param $o i32) (param $n i32) (param $c i32) (param $c0 i32)
+      (param $c1 i32) (param $s f32) (param $flags i32) (param $acc i32)
+    (local $k i32) (local $off i32) (local $end i32) (local $w4 i32) (local $a i32) (local $w8 i32) (local $sc i32)
+    (local $rb i32)
+    (local.set $w8 (i32.shl (i32.sub (local.get $c1) (local.get $c0)) (i32.const 3)))
+    ;; bytes of a row's columns, and of those taken four at a time
+    (local.set $w4 (i32.and (i32.shr_u (local.get $w8) (i32.const 1)) (i32.const -16)))
+    (local.set $rb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $sc (i32.add (local.get $scale) (i32.shl (local.get $c0) (i32.const 2))))
+    ;; zero both accumulators (2·w float64)
+    (local.set $a (local.get $acc))
+    (local.set $end (i32.add (local.get $acc) (i32.shl (local.get $w8) (i32.const 1))))
+    (block $zd (loop $Z
+      (br_if $zd (i32.ge_u (local.get $a) (local.get $end)))
+      (i64.store (local.get $a) (i64.const 0))
+      (local.set $a (i32.add (local.get $a) (i32.const 8)))
+      (br $Z)))
+    ;; byte offset of row o·n, column c0
+    (local.set $off (i32.shl
+      (i32.add (i32.mul (i32.mul (local.get $o) (local.get $n)) (local.get $c)) (local.get $c0))
+      (i32.const 2)))
+    (local.set $k (i32.const 0))
+    (block $done (loop $K
+      (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+      (if (i32.and (i32.eq (local.get $flags) (i32.const 7))
+            (i32.lt_u (i32.add (local.get $k) (i32.const 1)) (local.get $n)))
+        (then
+          (call $dora_grad_row2 (local.get $dy) (local.get $base) (local.get $lora) (local.get $dbase)
+            (local.get $dlora) (local.get $off) (local.get $rb) (i32.add (local.get $off) (local.get $w4))
+            (i32.add (local.get $off) (i32.shr_u (local.get $w8) (i32.const 1))) (local.get $sc) (local.get $acc)
+            (local.get $w8) (local.get $s))
+          (local.set $off (i32.add (local.get $off) (i32.shl (local.get $rb) (i32.const 1))))
+          (local.set $k (i32.add (local.get $k) (i32.const 2))))
+        (else
+          (call $dora_grad_row (local.get $dy) (local.get $base) (local.get $lora) (local.get $dbase) (local.get $dlora)
+            (local.get $off) (i32.add (local.get $off) (local.get $w4))
+            (i32.add (local.get $off) (i32.shr_u (local.get $w8) (i32.const 1))) (local.get $sc) (local.get $acc)
+            (local.get $w8) (local.get $s) (local.get $flags))
+          (local.set $off (i32.add (local.get $off) (local.get $rb)))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))))
+      (br $K)))
+    ;; the sums, rounded once to f32
+    (if (i32.eqz (i32.and (local.get $flags) (i32.const 4))) (then (return)))
+    (local.set $off (i32.shl (i32.add (i32.mul (local.get $o) (local.get $c)) (local.get $c0)) (i32.const 2)))
+    (local.set $a (local.get $acc))
+    (local.set $end (i32.add (local.get $acc) (local.get $w8)))
+    (block $sd (loop $S
+      (br_if $sd (i32.ge_u (local.get $a) (local.get $end)))
+      (f32.store (i32.add (local.get $p1) (local.get $off)) (f32.demote_f64 (f64.load (local.get $a))))
+      (f32.store (i32.add (local.get $p3) (local.get $off))
+        (f32.demote_f64 (f64.load (i32.add (local.get $a) (local.get $w8)))))
+      (local.set $off (i32.add (local.get $off) (i32.const 4)))
+      (local.set $a (i32.add (local.get $a) (i32.const 8)))
+      (br $S)))
+  )
+
   ;; One task of a threaded elementwise job. gemm-wasm.ts runs tasks [0, ntasks) on the calling thread and its helper
   ;; threads; the job block at $job holds [op, count, chunk, args…] (i32 words; p and scale as f32 bits) and task t
   ;; covers items [t·chunk, min((t+1)·chunk, count)) — rows for binary (0), softmax and the row kernels (9…14),
@@ -1590,9 +1817,9 @@
     (if (i32.gt_u (local.get $len) (local.get $chunk)) (then (local.set $len (local.get $chunk))))
     (local.set $b4 (i32.shl (local.get $s) (i32.const 2)))
     (block $done
-      (block $swap (block $sum (block $lng (block $ln (block $ce (block $rot (block $rng (block $rn
+      (block $dgrad (block $dora (block $swap (block $sum (block $lng (block $ln (block $ce (block $rot (block $rng (block $rn
       (block $sgrad (block $flat (block $softmax (block $smg (block $sm (block $sg (block $sig (block $drop (block $bin
-        (br_table $bin $drop $sig $sg $sm $smg $softmax $flat $sgrad $rn $rng $rot $ce $ln $lng $sum $swap $done (i32.load (local.get $job))))
+        (br_table $bin $drop $sig $sg $sm $smg $softmax $flat $sgrad $rn $rng $rot $ce $ln $lng $sum $swap $dora $dgrad $done (i32.load (local.get $job))))
       ;; 0 binary: code, out, a, ars, b, brs, sb, ncols
       (call $binary (i32.load offset=12 (local.get $job))
         (i32.add (i32.load offset=16 (local.get $job))
@@ -1791,6 +2018,46 @@
         (i32.load offset=20 (local.get $job))
         (i32.load offset=24 (local.get $job))
         (i32.load offset=28 (local.get $job)))
+      (br $done))
+      ;; 17 DoRA combine rows: res, base, lora, scale, out, c, s
+      (call $dora_rows
+        (i32.load offset=12 (local.get $job))
+        (i32.load offset=16 (local.get $job))
+        (i32.load offset=20 (local.get $job))
+        (i32.load offset=24 (local.get $job))
+        (i32.load offset=28 (local.get $job))
+        (local.get $s)
+        (local.get $len)
+        (i32.load offset=32 (local.get $job))
+        (f32.load offset=36 (local.get $job)))
+      (br $done))
+      ;; 18 DoRA gradients: dy, base, lora, scale, dbase, dlora, p1, p3, n, c, blocks, width, flags, s; item q is
+      ;; outer row q div blocks, columns [width·(q mod blocks), + width) (the last block may be narrower)
+      (local.set $len (i32.add (local.get $s) (local.get $len)))
+      (block $gd (loop $G
+        (br_if $gd (i32.ge_u (local.get $s) (local.get $len)))
+        (local.set $lo (i32.mul (i32.rem_u (local.get $s) (i32.load offset=52 (local.get $job)))
+          (i32.load offset=56 (local.get $job))))
+        (call $dora_grad_block
+          (i32.load offset=12 (local.get $job))
+          (i32.load offset=16 (local.get $job))
+          (i32.load offset=20 (local.get $job))
+          (i32.load offset=24 (local.get $job))
+          (i32.load offset=28 (local.get $job))
+          (i32.load offset=32 (local.get $job))
+          (i32.load offset=36 (local.get $job))
+          (i32.load offset=40 (local.get $job))
+          (i32.div_u (local.get $s) (i32.load offset=52 (local.get $job)))
+          (i32.load offset=44 (local.get $job))
+          (i32.load offset=48 (local.get $job))
+          (local.get $lo)
+          (select (i32.load offset=48 (local.get $job)) (i32.add (local.get $lo) (i32.load offset=56 (local.get $job)))
+            (i32.gt_u (i32.add (local.get $lo) (i32.load offset=56 (local.get $job))) (i32.load offset=48 (local.get $job))))
+          (f32.load offset=64 (local.get $job))
+          (i32.load offset=60 (local.get $job))
+          (local.get $scratch))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br $G)))
     )
   )
 )

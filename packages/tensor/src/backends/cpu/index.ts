@@ -12,6 +12,8 @@ import { compare } from './kernels/compare.js';
 import { concat } from './kernels/concat.js';
 import { crossEntropy } from './kernels/crossEntropy.js';
 import { crossEntropyGrad } from './kernels/crossEntropyGrad.js';
+import { doraCombine } from './kernels/doraCombine.js';
+import { doraCombineGrad } from './kernels/doraCombineGrad.js';
 import { dropout } from './kernels/dropout.js';
 import { fill } from './kernels/fill.js';
 import { gather } from './kernels/gather.js';
@@ -54,6 +56,8 @@ const CPU_KERNELS: CpuKernel[] = [
   concat,
   crossEntropy,
   crossEntropyGrad,
+  doraCombine,
+  doraCombineGrad,
   dropout,
   fill,
   gather,

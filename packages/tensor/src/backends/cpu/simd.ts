@@ -12,7 +12,7 @@
 import type { BinaryOp } from '../../kernels.js';
 import type { Shape } from '../../shape.js';
 import { collapseBroadcast } from './broadcast.js';
-import { ELEMENTWISE_JOB, heapOffset, wasmKernelArena } from './wasm-memory.js';
+import { ELEMENTWISE_JOB, heapOffset, SCRATCH_BYTES, wasmKernelArena } from './wasm-memory.js';
 import { ELEMENTWISE_THREAD_MIN, runElementwiseJob } from './wasm-threads.js';
 import { sigmoid } from '../../math.js';
 
@@ -60,6 +60,8 @@ export const simdCalls = {
   softmaxGrad: 0,
   sumMiddle: 0,
   swapMiddle: 0,
+  doraCombine: 0,
+  doraCombineGrad: 0,
 };
 let enabled = true;
 
@@ -96,6 +98,8 @@ const OP = {
   softmaxGrad: 8,
   sumMiddle: 15,
   swapMiddle: 16,
+  doraCombine: 17,
+  doraCombineGrad: 18,
 } as const;
 /** Most tasks one elementwise job is split into, and the least elements a task gets. */
 const MAX_TASKS = 16;
@@ -446,5 +450,74 @@ export function simdSwapMiddle(x: Float32Array, out: Float32Array, a: number, c:
   runOp(placed.mem, OP.swapMiddle, x.length / d, d, [X, O, a, c, d]);
   placed.finish();
   simdCalls.swapMiddle++;
+  return true;
+}
+
+/**
+ * DoRA's combine over rows of c columns (kernels/doraCombine.ts's loop, bit for bit): out = res +
+ * (fround(fround(sc − 1)·base) + fround(fround(sc·lora)·s32)), sc = scale[j]. False (out untouched) without the kernel.
+ */
+export function simdDoraCombine(
+  res: Float32Array,
+  base: Float32Array,
+  lora: Float32Array,
+  scale: Float32Array,
+  out: Float32Array,
+  s32: number,
+): boolean {
+  const c = scale.length;
+  if (out.length < SIMD_MIN_ELEMENTS || c === 0) return false;
+  const placed = place([res, base, lora, scale], [out]);
+  if (!placed) return false;
+  const [R, B, L, S, O] = placed.at;
+  runOp(placed.mem, OP.doraCombine, out.length / c, c, [R, B, L, S, O, c], [s32]);
+  placed.finish();
+  simdCalls.doraCombine++;
+  return true;
+}
+
+/** Least columns of one task item of the DoRA gradient (its rows are read in order, so items split the columns). */
+const DORA_MIN_COLUMNS = 64;
+/** Most columns of one item: its two float64 accumulators take 16 bytes a column of a thread's scratch. */
+const DORA_MAX_COLUMNS = Math.floor(SCRATCH_BYTES / 16 / 4) * 4;
+
+/**
+ * DoRA's gradients over x [outer, n, c] (kernels/doraCombineGrad.ts's loop, bit for bit), d3 = fround(dy·s32):
+ * dbase = fround(dy·fround(sc − 1)) and dlora = fround(d3·sc) where given, and with p1 / p3 [outer, c] the sums over
+ * the middle axis p1 = fround(Σ fround(dy·base)), p3 = fround(Σ fround(d3·lora)) (float64, in order). False (outputs
+ * untouched) without the kernel.
+ */
+export function simdDoraCombineGrad(
+  dy: Float32Array,
+  base: Float32Array,
+  lora: Float32Array,
+  scale: Float32Array,
+  dbase: Float32Array | null,
+  dlora: Float32Array | null,
+  p1: Float32Array | null,
+  p3: Float32Array | null,
+  outer: number,
+  n: number,
+  s32: number,
+): boolean {
+  const c = scale.length;
+  if (dy.length < SIMD_MIN_ELEMENTS || c === 0 || dy.length !== outer * n * c) return false;
+  const outs = [dbase, dlora, p1, p3].filter((v): v is Float32Array => v !== null);
+  const placed = place([dy, base, lora, scale], outs);
+  if (!placed) return false;
+  const [D, B, L, S] = placed.at;
+  let next = 4;
+  const ptr = (v: Float32Array | null) => (v ? placed.at[next++] : 0);
+  const [DB, DL, P1, P3] = [ptr(dbase), ptr(dlora), ptr(p1), ptr(p3)];
+  const flags = (dbase ? 1 : 0) | (dlora ? 2 : 0) | (p1 && p3 ? 4 : 0);
+  // items: (outer row, block of columns); enough of them for the helper threads where outer is small
+  let blocks = Math.ceil(c / DORA_MAX_COLUMNS);
+  while (outer * blocks < 8 && c / (2 * blocks) >= DORA_MIN_COLUMNS) blocks *= 2;
+  const width = Math.ceil(c / blocks / 4) * 4;
+  blocks = Math.ceil(c / width);
+  const ints = [D, B, L, S, DB, DL, P1, P3, n, c, blocks, width, flags];
+  runOp(placed.mem, OP.doraCombineGrad, outer * blocks, n * width, ints, [s32]);
+  placed.finish();
+  simdCalls.doraCombineGrad++;
   return true;
 }
