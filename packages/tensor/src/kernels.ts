@@ -212,8 +212,9 @@ export interface KernelSignatures {
   /**
    * matmul of [batch, ·, ·] operands (as `matmul`) with attention's causal structure: row i of each entry's C is
    * query i mod `period`, whose last visible key is (i mod period) + `offset`. `output`: C's entries past it are 0
-   * (and are not computed); `skipA`: op(A)'s entries past it are 0 (the caller guarantees it: attention's
-   * probabilities and their gradient), so the sums may stop there. Every other entry is the plain product's.
+   * (and are not computed); `skipA`: op(A)'s entries past it are 0 in each row whose first such entry is 0 (as
+   * attention's probabilities and their gradient are), so the sums may stop there. Every other entry is the plain
+   * product's.
    */
   matmulCausal: {
     inputs: [a: TensorInfo, b: TensorInfo];

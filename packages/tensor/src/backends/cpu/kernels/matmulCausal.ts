@@ -12,9 +12,10 @@ export const matmulCausal = cpuKernel('matmulCausal', (be, [a, b], { transA, tra
   const n = transB ? br : bc;
   const batch = Math.max(ba, bb);
   const { out, values } = be.output([batch, m, n], 'f32', false);
-  // skipA: entries past the rule are skipped only if they are all zero (attention's probabilities are, except in
-  // rows a padding mask hides entirely, which average every key); otherwise the plain product
-  const skip = mode === 'output' || (!transA && hiddenAreZero(av as Float32Array, ba * m, k, period, offset));
+  // skipA: the entries past the rule are skipped if they are zero. Attention's probabilities are, except in rows a
+  // padding mask hides entirely (a uniform average over every key): a row's first skipped entry tells which, and
+  // such rows take the plain product
+  const skip = mode === 'output' || (!transA && firstHiddenAreZero(av as Float32Array, ba * m, k, period, offset));
   const causal = skip
     ? { mode: mode === 'output' ? ('output' as const) : ('zerosInA' as const), period, offset }
     : undefined;
@@ -22,11 +23,11 @@ export const matmulCausal = cpuKernel('matmulCausal', (be, [a, b], { transA, tra
   return out;
 });
 
-/** Whether every entry of the rows × k matrix a past each row's last visible column ((r mod period) + offset) is 0. */
-function hiddenAreZero(a: Float32Array, rows: number, k: number, period: number, offset: number): boolean {
+/** Whether each row of the rows × k matrix a is 0 at its first column past (r mod period) + offset. */
+function firstHiddenAreZero(a: Float32Array, rows: number, k: number, period: number, offset: number): boolean {
   for (let r = 0; r < rows; r++) {
     const first = Math.max(0, (r % period) + offset + 1);
-    for (let j = r * k + first; j < (r + 1) * k; j++) if (a[j] !== 0) return false;
+    if (first < k && a[r * k + first] !== 0) return false;
   }
   return true;
 }
