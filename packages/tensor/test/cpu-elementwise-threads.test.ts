@@ -163,7 +163,7 @@ describe('threaded elementwise jobs (CPU)', () => {
     expect(bits(fast)).toEqual(bits(withSimd(false, () => maskedSoftmax(x, { scale: 0.3, causal: true }))));
   });
 
-  it("expNeg (the sigmoids' exp) is exp within 2 float64 ulps and rounds to f32 as Math.exp does", () => {
+  it("expNeg (the sigmoids' exp) is exp within 3 float64 ulps and rounds to f32 as Math.exp does", () => {
     let worst = 0;
     let differ = 0;
     let s = 7;
@@ -175,7 +175,7 @@ describe('threaded elementwise jobs (CPU)', () => {
       worst = Math.max(worst, Math.abs(a - b) / b);
       if (Math.fround(a) !== Math.fround(b)) differ++;
     }
-    expect(worst).toBeLessThan(4.5e-16);
+    expect(worst).toBeLessThan(6.7e-16); // three float64 ulps
     expect(differ).toBeLessThan(3); // a float64 difference of an ulp may straddle an f32 rounding boundary
     expect([expNeg(0), expNeg(-0), expNeg(-709), expNeg(Number.NEGATIVE_INFINITY)]).toEqual([1, 1, 0, 0]);
     expect(expNeg(Number.NaN)).toBeNaN();
