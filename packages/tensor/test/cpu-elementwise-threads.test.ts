@@ -17,38 +17,13 @@ import {
 import { gemmThreadStats } from '../src/backends/cpu/gemm-wasm.js';
 import { simdCalls } from '../src/backends/cpu/simd.js';
 import { expNeg } from '../src/math.js';
+import { bits, randomValues, withSimd } from './helpers/simd-values.js';
 
 // Large elementwise jobs are split into tasks that the GEMM's helper threads share (elementwise.wat's run_task). A
 // split must never change a bit: every case is compared with the JavaScript loops, and the softmax kernels also with
 // an independent float64 reference.
 
 await initBackend('cpu');
-
-const bits = (v: ArrayLike<number>): (number | 'NaN')[] => {
-  const f = Float32Array.from(v);
-  const u = new Uint32Array(f.buffer);
-  return Array.from(f, (x, i) => (Number.isNaN(x) ? 'NaN' : u[i]));
-};
-
-function randomValues(n: number, seed: number, spread = 8): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s >>> 8) / 2 ** 24 - 0.5) * spread;
-  }
-  return out;
-}
-
-/** f() with the SIMD kernels on or off (off: the JavaScript loops). */
-function withSimd(on: boolean, f: () => Tensor): Float32Array {
-  setCpuSimdElementwise(on);
-  try {
-    return f().dataSync() as Float32Array;
-  } finally {
-    setCpuSimdElementwise(true);
-  }
-}
 
 afterEach(() => setCpuSimdElementwise(true));
 

@@ -14,6 +14,7 @@ import {
 import { cpuThreading, gemmThreadStats } from '../src/backends/cpu/gemm-wasm.js';
 import { cpuSimdElementwiseAvailable, simdSigmoidMatchesMathExp } from '../src/backends/cpu/simd.js';
 import { rmsCubesMatchPow, simdRowCalls } from '../src/backends/cpu/simd-rows.js';
+import { bits, randomValues, withSimd } from './helpers/simd-values.js';
 
 // The row kernels of simd-rows.ts (RMS norm, rotary, cross-entropy; forward and gradient) replace JavaScript loops:
 // every case must give the loops' exact bits (setCpuSimdElementwise(false) runs the loops) and stay within a
@@ -21,26 +22,6 @@ import { rmsCubesMatchPow, simdRowCalls } from '../src/backends/cpu/simd-rows.js
 
 await initBackend('cpu');
 const simd = cpuSimdElementwiseAvailable();
-
-function randomValues(n: number, seed: number, spread = 8): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s >>> 8) / 2 ** 24 - 0.5) * spread;
-  }
-  return out;
-}
-
-/** f() with the SIMD kernels on or off (off: the JavaScript loops). */
-function withSimd(on: boolean, f: () => Tensor): Float32Array {
-  setCpuSimdElementwise(on);
-  try {
-    return f().dataSync() as Float32Array;
-  } finally {
-    setCpuSimdElementwise(true);
-  }
-}
 
 /** The first index where a and b differ in their bits (any NaN equals any NaN), or null. */
 function firstDiff(a: Float32Array, b: Float32Array): { i: number; a: number; b: number } | null {

@@ -452,13 +452,7 @@ function causalAttention(
   kvHeads: number,
   groups: number,
 ): Tensor {
-  const lead = q.shape.slice(0, q.rank - 3);
-  const heads = q.shape[q.rank - 3];
-  const [tq, d] = q.shape.slice(q.rank - 2);
-  const tk = k.shape[k.rank - 2];
-  const dv = v.shape[v.rank - 1];
-  const bh = lead.reduce((p, x) => p * x, 1) * kvHeads;
-  const rule = { period: tq, offset: tk - tq };
+  const { lead, heads, tq, d, tk, dv, bh, rule } = attentionDims(q, k, v, kvHeads);
   return composite(() => {
     // one product per (batch, kv head): its n query heads are consecutive rows, [n·Tq, D]
     const q3 = reshape(q, [bh, groups * tq, d]);
@@ -498,6 +492,23 @@ function causalAttention(
   });
 }
 
+/** The sizes of causal attention's per-(batch, kv head) products, and its causal rule. */
+function attentionDims(q: Tensor, k: Tensor, v: Tensor, kvHeads: number) {
+  const lead = q.shape.slice(0, q.rank - 3);
+  const [tq, d] = q.shape.slice(q.rank - 2);
+  const tk = k.shape[k.rank - 2];
+  return {
+    lead,
+    heads: q.shape[q.rank - 3],
+    tq,
+    d,
+    tk,
+    dv: v.shape[v.rank - 1],
+    bh: lead.reduce((p, x) => p * x, 1) * kvHeads,
+    rule: { period: tq, offset: tk - tq },
+  };
+}
+
 interface CausalAttentionAttrs {
   probs: Tensor;
   mask: Tensor | null;
@@ -508,13 +519,7 @@ interface CausalAttentionAttrs {
 
 registerGradient<CausalAttentionAttrs>('causalAttention', (dy, { inputs: [q, k, v], attrs }) => {
   const { probs, mask, scale, kvHeads, groups } = attrs;
-  const lead = q.shape.slice(0, q.rank - 3);
-  const heads = q.shape[q.rank - 3];
-  const [tq, d] = q.shape.slice(q.rank - 2);
-  const tk = k.shape[k.rank - 2];
-  const dv = v.shape[v.rank - 1];
-  const bh = lead.reduce((p, x) => p * x, 1) * kvHeads;
-  const rule = { period: tq, offset: tk - tq };
+  const { lead, heads, tq, d, tk, dv, bh, rule } = attentionDims(q, k, v, kvHeads);
   const op = 'scaledDotProductAttention';
   // dS, shared by dq and dk (each thunk runs in its own tidy, so it is made here and freed by its last reader):
   // dP = dO·vᵀ where visible, then the masked softmax's gradient, 0 where hidden

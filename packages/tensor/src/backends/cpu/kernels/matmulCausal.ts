@@ -1,16 +1,11 @@
 import { gemmBatched } from '../gemm.js';
 import { cpuKernel } from '../kernel.js';
+import { productSizes } from './matmul.js';
 
 /** matmul with attention's causal structure (kernels.ts): the hidden block is skipped, not computed and masked. */
 export const matmulCausal = cpuKernel('matmulCausal', (be, [a, b], { transA, transB, mode, period, offset }) => {
   const av = be.values(a);
-  const bv = be.values(b);
-  const [ba, ar, ac] = a.shape;
-  const [bb, br, bc] = b.shape;
-  const m = transA ? ac : ar;
-  const k = transA ? ar : ac;
-  const n = transB ? br : bc;
-  const batch = Math.max(ba, bb);
+  const { ba, bb, batch, m, k, n } = productSizes(a, b, transA, transB);
   const { out, values } = be.output([batch, m, n], 'f32', false);
   // skipA: the entries past the rule are skipped if they are zero. Attention's probabilities are, except in rows a
   // padding mask hides entirely (a uniform average over every key): a row's first skipped entry tells which, and
@@ -19,7 +14,7 @@ export const matmulCausal = cpuKernel('matmulCausal', (be, [a, b], { transA, tra
   const causal = skip
     ? { mode: mode === 'output' ? ('output' as const) : ('zerosInA' as const), period, offset }
     : undefined;
-  gemmBatched(av, bv, values, batch, m, n, k, transA, transB, ba === 1, bb === 1, causal);
+  gemmBatched(av, be.values(b), values, batch, m, n, k, transA, transB, ba === 1, bb === 1, causal);
   return out;
 });
 
