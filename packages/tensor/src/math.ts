@@ -59,8 +59,8 @@ export const geluTanhGrad = (x: number): number => {
 // (|r| ≤ 0.35), exp(r) by its Taylor series to r¹³ evaluated in Estrin's scheme (pairs c₂ᵢ + c₂ᵢ₊₁·r combined
 // with r², r⁴, r⁸: a short dependency chain; relative error within a few 1e-16, far finer than the f32 results it
 // feeds), times 2^k. Below −708 (past f64's normal range) it is 0: every caller rounds to f32, where that is 0 too.
-const LN2_HI = 6.9314718036912381649e-1;
-const LN2_LO = 1.90821492927058770002e-10;
+const LN2_HI = 0.6931471803691238;
+const LN2_LO = 1.9082149292705877e-10;
 /** 1/n! for n = 2 … 13, exact float64 literals shared with elementwise.wat. */
 const C = [
   0.5, 0.16666666666666666, 4.1666666666666664e-2, 8.333333333333333e-3, 1.388888888888889e-3, 1.984126984126984e-4,
@@ -80,7 +80,7 @@ const POW2 = (() => {
 
 /** exp(x) for x ≤ 0 (see above); NaN for NaN. */
 export function expNeg(x: number): number {
-  if (!(x >= -708)) return x !== x ? x : 0;
+  if (!(x >= -708)) return Number.isNaN(x) ? x : 0;
   const k = Math.floor(x * Math.LOG2E + 0.5);
   const r = x - k * LN2_HI - k * LN2_LO;
   const r2 = r * r;
