@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   add,
@@ -94,6 +97,38 @@ describe('CPU tensors on the wasm heap', () => {
     expect(bits(b.dataSync())).toEqual(bits(copy));
     a.dispose();
     b.dispose();
+  });
+
+  it('tensors that are never disposed give their blocks back once collected (no unbounded growth)', () => {
+    // a child process with --expose-gc: 200 rounds each leaving a 1 MiB tensor undisposed; after collections (and the
+    // event-loop turns that run finalizers) the heap stays near one round's worth
+    const pkgRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const src = (f: string) => JSON.stringify(join(pkgRoot, f).replace(/\\/g, '/'));
+    const code = `
+      import { initBackend, mul, tensor } from ${src('src/index.ts')};
+      import { wasmHeapStats } from ${src('src/backends/cpu/wasm-memory.ts')};
+      await initBackend('cpu');
+      const data = new Float32Array(256 * 1024).fill(2);
+      let leaked = mul(tensor(data, [256, 1024]), 3);
+      const first = leaked.dataSync()[5];
+      for (let i = 0; i < 200; i++) {
+        leaked = mul(tensor(data, [256, 1024]), 3); // the input and the previous result are dropped, never disposed
+        if (i % 20 === 19) {
+          globalThis.gc();
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+      console.log(JSON.stringify({ first, last: leaked.dataSync()[5], heapMiB: wasmHeapStats().heapBytes / 2 ** 20 }));
+    `;
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: pkgRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const r = JSON.parse(out.trim().split('\n').pop() as string);
+    expect([r.first, r.last]).toEqual([6, 6]);
+    // 400 MiB would be allocated without reuse; the pool and the blocks awaiting collection keep far less
+    expect(r.heapMiB).toBeLessThan(120);
   });
 
   it('reused blocks start zeroed where the kernel asks for zeros', () => {
